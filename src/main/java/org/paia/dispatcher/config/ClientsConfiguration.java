@@ -1,0 +1,43 @@
+package org.paia.dispatcher.config;
+
+import com.azure.storage.blob.BlobServiceClient;
+import com.azure.storage.blob.BlobServiceClientBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * One shared client per external system. Camel's kubernetes and azure-storage-blob components
+ * have no Spring Boot starter at 4.18, so they are configured through these beans, which Camel
+ * autowires because there is exactly one of each.
+ */
+@Configuration(proxyBeanMethods = false)
+public class ClientsConfiguration {
+
+    @Bean(destroyMethod = "close")
+    KubernetesClient kubernetesClient(DispatcherProperties properties) {
+        DispatcherProperties.Kubernetes k8s = properties.getKubernetes();
+        Config config = k8s.getMasterUrl() == null || k8s.getMasterUrl().isBlank()
+                // in-cluster service account, else ~/.kube/config
+                ? new ConfigBuilder(Config.autoConfigure(null)).withNamespace(k8s.getNamespace()).build()
+                : new ConfigBuilder().withMasterUrl(k8s.getMasterUrl()).withNamespace(k8s.getNamespace())
+                        .withTrustCerts(true).build();
+        return new KubernetesClientBuilder().withConfig(config).build();
+    }
+
+    @Bean
+    BlobServiceClient blobServiceClient(DispatcherProperties properties) {
+        try {
+            return new BlobServiceClientBuilder()
+                    .connectionString(properties.getStorage().getConnectionString())
+                    .buildClient();
+        } catch (IllegalArgumentException e) {
+            // The SDK's message may quote the connection string; ours names only the property.
+            throw new IllegalArgumentException("paia.storage.connection-string is not a valid Azure Storage "
+                    + "connection string (AccountName, AccountKey and BlobEndpoint or EndpointSuffix are needed)");
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package org.paia.dispatcher.config;
+
+import com.azure.storage.blob.BlobServiceClient;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import org.paia.dispatcher.download.ProgramDownloader;
+import org.paia.dispatcher.download.Workspace;
+import org.paia.dispatcher.intake.TaskIntake;
+import org.paia.dispatcher.kafka.TransactionalCommitFactory;
+import org.paia.dispatcher.kafka.TransactionalWriter;
+import org.paia.dispatcher.ledger.Ledger;
+import org.paia.dispatcher.ledger.LedgerReader;
+import org.paia.dispatcher.pods.GameLauncher;
+import org.paia.dispatcher.pods.PodClient;
+import org.paia.dispatcher.pods.PodRenderer;
+import org.paia.dispatcher.results.ArtifactStore;
+import org.paia.dispatcher.results.ResultPublisher;
+import org.paia.dispatcher.results.RunFinisher;
+import org.paia.dispatcher.schedule.Scheduler;
+import org.paia.dispatcher.schedule.TaskBook;
+import org.paia.dispatcher.task.TaskParser;
+import org.paia.dispatcher.watch.RunWatcher;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.io.Resource;
+import org.springframework.core.io.ResourceLoader;
+
+/** Wires the pipeline's beans, the ones the YAML routes call by name. */
+@Configuration(proxyBeanMethods = false)
+public class DispatcherConfiguration {
+
+    @Bean
+    Clock clock() {
+        return Clock.systemUTC();
+    }
+
+    @Bean
+    TaskParser taskParser(ObjectMapper mapper, DispatcherProperties properties, BlobServiceClient blobs) {
+        String account = properties.getStorage().getAccountUrl();
+        return new TaskParser(mapper, properties.getLimits(), properties.getGames().keySet(),
+                account == null || account.isBlank() ? blobs.getAccountUrl() : account);
+    }
+
+    @Bean
+    TopicSetup topicSetup(DispatcherProperties properties) {
+        TopicSetup setup = new TopicSetup(properties.getKafka());
+        setup.createMissingTopics();
+        return setup;
+    }
+
+    @Bean
+    TaskBook taskBook(TaskParser parser) {
+        return new TaskBook(parser);
+    }
+
+    /** For read-process-write on the task topic: {@code kafkaManualCommitFactory=#transactionalCommitFactory}. */
+    @Bean
+    TransactionalCommitFactory transactionalCommitFactory() {
+        return new TransactionalCommitFactory();
+    }
+
+    @Bean(destroyMethod = "close")
+    TransactionalWriter intakeWriter(DispatcherProperties properties, TopicSetup topics) {
+        DispatcherProperties.Kafka kafka = properties.getKafka();
+        return new TransactionalWriter(kafka.getBootstrapServers(),
+                kafka.getTransactionalIdPrefix() + "-intake-" + kafka.getReplicaId(), kafka.getClientProperties());
+    }
+
+    @Bean(destroyMethod = "close")
+    TransactionalWriter schedulerWriter(DispatcherProperties properties, TopicSetup topics) {
+        DispatcherProperties.Kafka kafka = properties.getKafka();
+        // One id for whichever replica schedules: a newer scheduler fences an older one's late writes.
+        return new TransactionalWriter(kafka.getBootstrapServers(), kafka.getTransactionalIdPrefix() + "-scheduler",
+                kafka.getClientProperties());
+    }
+
+    @Bean
+    Ledger ledger(TransactionalWriter schedulerWriter, ObjectMapper mapper, DispatcherProperties properties,
+                  TaskBook book) {
+        return new Ledger(schedulerWriter, mapper, properties.getKafka().getLedgerTopic(), book);
+    }
+
+    @Bean
+    LedgerReader ledgerReader(DispatcherProperties properties, TaskBook book, ObjectMapper mapper, TopicSetup topics) {
+        DispatcherProperties.Kafka kafka = properties.getKafka();
+        return new LedgerReader(kafka.getBootstrapServers(), kafka.getClientProperties(), kafka.getLedgerTopic(),
+                book, mapper);
+    }
+
+    @Bean
+    TaskIntake taskIntake(TaskParser parser, TransactionalWriter intakeWriter, Ledger ledger, ObjectMapper mapper,
+                          DispatcherProperties properties, Clock clock) {
+        return new TaskIntake(parser, intakeWriter, ledger, mapper, properties.getKafka().getResultTopic(),
+                properties.getKafka().getDeadLetterTopic(), clock);
+    }
+
+    @Bean
+    Workspace workspace(DispatcherProperties properties, ObjectMapper mapper) {
+        return new Workspace(properties.getWorkspace(), properties.getKubernetes().getPodWorkspacePath(), mapper);
+    }
+
+    @Bean
+    PodRenderer podRenderer(DispatcherProperties properties, ResourceLoader resources) {
+        String location = properties.getKubernetes().getPodTemplate();
+        Resource template = resources.getResource(location);
+        try (InputStream in = template.getInputStream()) {
+            return new PodRenderer(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException("paia.kubernetes.pod-template: cannot read " + location, e);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("paia.kubernetes.pod-template: " + location + " is not a valid pod "
+                    + "template: " + e.getMessage(), e);
+        }
+    }
+
+    @Bean
+    PodClient podClient(KubernetesClient client, DispatcherProperties properties) {
+        return new PodClient(client, properties.getKubernetes().getNamespace());
+    }
+
+    @Bean
+    ProgramDownloader programDownloader(BlobServiceClient blobs, DispatcherProperties properties) {
+        return new ProgramDownloader(blobs, properties.getLimits().getMaxFilesPerProgram(),
+                properties.getLimits().getMaxProgramBytes());
+    }
+
+    @Bean
+    GameLauncher gameLauncher(ProgramDownloader downloader, Workspace workspace, PodRenderer renderer, PodClient pods,
+                              Ledger ledger, DispatcherProperties properties, Clock clock) {
+        return new GameLauncher(downloader, workspace, renderer, pods, ledger, properties, clock);
+    }
+
+    @Bean
+    Scheduler scheduler(TaskBook book, Ledger ledger, DispatcherProperties properties, Clock clock) {
+        return new Scheduler(book, ledger, properties.getMaxAttempts(), clock);
+    }
+
+    @Bean
+    RunWatcher runWatcher(TaskBook book, PodClient pods) {
+        return new RunWatcher(book, pods);
+    }
+
+    @Bean
+    ArtifactStore artifactStore(BlobServiceClient blobs, DispatcherProperties properties, Clock clock) {
+        ArtifactStore store = new ArtifactStore(blobs, properties.getStorage().getRecordsContainer(),
+                properties.getStorage().getSasExpiry(), clock);
+        store.ensureContainer();
+        return store;
+    }
+
+    @Bean
+    RunFinisher runFinisher(Workspace workspace, ArtifactStore store, PodClient pods, Ledger ledger,
+                            RunWatcher watcher, ObjectMapper mapper, DispatcherProperties properties) {
+        return new RunFinisher(workspace, store, pods, ledger, watcher, mapper,
+                properties.getLimits().getMaxResultJsonBytes());
+    }
+
+    @Bean
+    ResultPublisher resultPublisher(Ledger ledger, ArtifactStore store, ObjectMapper mapper,
+                                    DispatcherProperties properties, Clock clock) {
+        return new ResultPublisher(ledger, store, mapper, properties.getKafka().getResultTopic(), clock);
+    }
+}

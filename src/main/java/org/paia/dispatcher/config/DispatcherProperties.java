@@ -1,0 +1,201 @@
+package org.paia.dispatcher.config;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * Every setting of the dispatcher, validated at start-up so that a missing or wrong value fails
+ * with its property name instead of somewhere deep in a route.
+ */
+@Validated
+@ConfigurationProperties(prefix = "paia")
+public class DispatcherProperties {
+
+    @Valid @NotNull private Kafka kafka = new Kafka();
+    @Valid @NotNull private Storage storage = new Storage();
+    @Valid @NotNull private Kubernetes kubernetes = new Kubernetes();
+    @Valid @NotNull private Limits limits = new Limits();
+    @Valid @NotNull private Retry retry = new Retry();
+    @Valid @NotNull private SchedulerSettings scheduler = new SchedulerSettings();
+
+    /** The shared volume as this process sees it (mounted from the same PVC as the game pods). */
+    @NotNull private Path workspace;
+
+    /** How often an instance is launched when its pod is lost (evicted, deleted) before it ended. */
+    @Min(1) private int maxAttempts = 3;
+
+    /** Games that may be run, by {@code game_name}; any other name is rejected. */
+    @Valid @NotEmpty private Map<String, Game> games = new LinkedHashMap<>();
+
+    public static class Kafka {
+        @NotBlank private String bootstrapServers;
+        @NotBlank private String taskTopic = "paia.game.tasks";
+        @NotBlank private String resultTopic = "paia.game.results";
+        @NotBlank private String ledgerTopic = "paia.game.ledger";
+        @NotBlank private String deadLetterTopic = "paia.game.tasks.dlq";
+        @NotBlank private String groupId = "paia-dispatcher";
+        /** Unique and stable per replica (the pod name in a cluster); part of the intake transactional id. */
+        @NotBlank @Pattern(regexp = "[A-Za-z0-9._-]{1,200}") private String replicaId;
+        @NotBlank private String transactionalIdPrefix = "paia-dispatcher";
+        @Min(1) private int partitions = 3;
+        @Min(1) private short replicationFactor = 1;
+        /** Extra client properties (security.protocol, sasl.*) passed to every Kafka client. */
+        private Map<String, String> clientProperties = new LinkedHashMap<>();
+
+        public String getBootstrapServers() { return bootstrapServers; }
+        public void setBootstrapServers(String v) { bootstrapServers = v; }
+        public String getTaskTopic() { return taskTopic; }
+        public void setTaskTopic(String v) { taskTopic = v; }
+        public String getResultTopic() { return resultTopic; }
+        public void setResultTopic(String v) { resultTopic = v; }
+        public String getLedgerTopic() { return ledgerTopic; }
+        public void setLedgerTopic(String v) { ledgerTopic = v; }
+        public String getDeadLetterTopic() { return deadLetterTopic; }
+        public void setDeadLetterTopic(String v) { deadLetterTopic = v; }
+        public String getGroupId() { return groupId; }
+        public void setGroupId(String v) { groupId = v; }
+        public String getReplicaId() { return replicaId; }
+        public void setReplicaId(String v) { replicaId = v; }
+        public String getTransactionalIdPrefix() { return transactionalIdPrefix; }
+        public void setTransactionalIdPrefix(String v) { transactionalIdPrefix = v; }
+        public int getPartitions() { return partitions; }
+        public void setPartitions(int v) { partitions = v; }
+        public short getReplicationFactor() { return replicationFactor; }
+        public void setReplicationFactor(short v) { replicationFactor = v; }
+        public Map<String, String> getClientProperties() { return clientProperties; }
+        public void setClientProperties(Map<String, String> v) { clientProperties = v; }
+    }
+
+    public static class Storage {
+        /** Shared-key connection string (a Secret in a cluster; Azurite's well-known key locally). */
+        @NotBlank private String connectionString;
+        /**
+         * The account's public blob endpoint, e.g. {@code https://paiastage.blob.core.windows.net}.
+         * Program URLs must start with it; anything else is rejected. Defaults to the connection
+         * string's endpoint.
+         */
+        private String accountUrl;
+        @NotBlank private String recordsContainer = "records";
+        @NotNull private Duration sasExpiry = Duration.ofHours(48);
+
+        public String getConnectionString() { return connectionString; }
+        public void setConnectionString(String v) { connectionString = v; }
+        public String getAccountUrl() { return accountUrl; }
+        public void setAccountUrl(String v) { accountUrl = v; }
+        public String getRecordsContainer() { return recordsContainer; }
+        public void setRecordsContainer(String v) { recordsContainer = v; }
+        public Duration getSasExpiry() { return sasExpiry; }
+        public void setSasExpiry(Duration v) { sasExpiry = v; }
+    }
+
+    public static class Kubernetes {
+        /** API server URL; blank = in-cluster service account or ~/.kube/config. */
+        private String masterUrl;
+        @NotBlank private String namespace = "paia";
+        /** {@code classpath:} or {@code file:} location of the game pod template. */
+        @NotBlank private String podTemplate = "classpath:pod-template.yaml";
+        /** The PVC shared by the dispatcher and the game pods. */
+        @NotBlank private String workspaceClaim = "paia-workspace";
+        /** Where the game pod mounts the workspace. */
+        @NotBlank private String podWorkspacePath = "/workspace";
+        @NotNull private Duration activeDeadline = Duration.ofMinutes(30);
+        @NotNull private Duration relistInterval = Duration.ofSeconds(30);
+
+        public String getMasterUrl() { return masterUrl; }
+        public void setMasterUrl(String v) { masterUrl = v; }
+        public String getNamespace() { return namespace; }
+        public void setNamespace(String v) { namespace = v; }
+        public String getPodTemplate() { return podTemplate; }
+        public void setPodTemplate(String v) { podTemplate = v; }
+        public String getWorkspaceClaim() { return workspaceClaim; }
+        public void setWorkspaceClaim(String v) { workspaceClaim = v; }
+        public String getPodWorkspacePath() { return podWorkspacePath; }
+        public void setPodWorkspacePath(String v) { podWorkspacePath = v; }
+        public Duration getActiveDeadline() { return activeDeadline; }
+        public void setActiveDeadline(Duration v) { activeDeadline = v; }
+        public Duration getRelistInterval() { return relistInterval; }
+        public void setRelistInterval(Duration v) { relistInterval = v; }
+    }
+
+    /** Bounds on task messages; anything beyond them is rejected with the limit's name. */
+    public static class Limits {
+        @Min(1) private int maxMessageBytes = 256 * 1024;
+        @Min(1) private int maxPrograms = 16;
+        @Min(1) private int maxFilesPerProgram = 1000;
+        @Min(1) private long maxProgramBytes = 2L * 1024 * 1024 * 1024;
+        @Min(1) private int maxResultJsonBytes = 64 * 1024;
+
+        public int getMaxMessageBytes() { return maxMessageBytes; }
+        public void setMaxMessageBytes(int v) { maxMessageBytes = v; }
+        public int getMaxPrograms() { return maxPrograms; }
+        public void setMaxPrograms(int v) { maxPrograms = v; }
+        public int getMaxFilesPerProgram() { return maxFilesPerProgram; }
+        public void setMaxFilesPerProgram(int v) { maxFilesPerProgram = v; }
+        public long getMaxProgramBytes() { return maxProgramBytes; }
+        public void setMaxProgramBytes(long v) { maxProgramBytes = v; }
+        public int getMaxResultJsonBytes() { return maxResultJsonBytes; }
+        public void setMaxResultJsonBytes(int v) { maxResultJsonBytes = v; }
+    }
+
+    /** Redelivery of retriable failures (storage, API, broker): exponential backoff with jitter, bounded. */
+    public static class Retry {
+        @Min(0) private int maxRedeliveries = 5;
+        @Min(1) private long initialDelayMs = 500;
+        @Min(1) private long maxDelayMs = 30_000;
+
+        public int getMaxRedeliveries() { return maxRedeliveries; }
+        public void setMaxRedeliveries(int v) { maxRedeliveries = v; }
+        public long getInitialDelayMs() { return initialDelayMs; }
+        public void setInitialDelayMs(long v) { initialDelayMs = v; }
+        public long getMaxDelayMs() { return maxDelayMs; }
+        public void setMaxDelayMs(long v) { maxDelayMs = v; }
+    }
+
+    public static class SchedulerSettings {
+        /** Milliseconds between scheduling passes (launches and completions). */
+        @Min(10) private long tick = 250;
+
+        public long getTick() { return tick; }
+        public void setTick(long v) { tick = v; }
+    }
+
+    public static class Game {
+        @NotBlank private String image;
+        /** File run as each player's script when a program URL names a folder of files. */
+        @NotBlank private String entryScript = "ml_play.py";
+
+        public String getImage() { return image; }
+        public void setImage(String v) { image = v; }
+        public String getEntryScript() { return entryScript; }
+        public void setEntryScript(String v) { entryScript = v; }
+    }
+
+    public Kafka getKafka() { return kafka; }
+    public void setKafka(Kafka v) { kafka = v; }
+    public Storage getStorage() { return storage; }
+    public void setStorage(Storage v) { storage = v; }
+    public Kubernetes getKubernetes() { return kubernetes; }
+    public void setKubernetes(Kubernetes v) { kubernetes = v; }
+    public Limits getLimits() { return limits; }
+    public void setLimits(Limits v) { limits = v; }
+    public Retry getRetry() { return retry; }
+    public void setRetry(Retry v) { retry = v; }
+    public SchedulerSettings getScheduler() { return scheduler; }
+    public void setScheduler(SchedulerSettings v) { scheduler = v; }
+    public Path getWorkspace() { return workspace; }
+    public void setWorkspace(Path v) { workspace = v; }
+    public int getMaxAttempts() { return maxAttempts; }
+    public void setMaxAttempts(int v) { maxAttempts = v; }
+    public Map<String, Game> getGames() { return games; }
+    public void setGames(Map<String, Game> v) { games = v; }
+}

@@ -1,0 +1,134 @@
+package org.paia.dispatcher.kafka;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.InvalidPidMappingException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One transactional Kafka producer that writes a batch of records — and, for read-process-write,
+ * the consumed record's offset — atomically: all of it becomes visible to {@code read_committed}
+ * readers, or none of it.
+ *
+ * <p>Camel's {@code transacted=true} cannot do this (it never calls
+ * {@code sendOffsetsToTransaction}), and it closes its producer for good after any
+ * {@code KafkaException}. Here an abortable failure aborts and is rethrown (the caller rewinds and
+ * processes the record again); a fatal one (fenced, unauthorised, unsupported) closes the producer
+ * and is rethrown as {@link FatalDispatcherException}. Calls are serialised: a transactional
+ * producer carries one transaction at a time.
+ */
+public class TransactionalWriter implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TransactionalWriter.class);
+
+    private final String transactionalId;
+    private final Properties config;
+    private final AtomicReference<Producer<String, byte[]>> producer = new AtomicReference<>();
+    private volatile FatalDispatcherException fatal;
+
+    public TransactionalWriter(String bootstrapServers, String transactionalId, Map<String, String> clientProperties) {
+        this.transactionalId = transactionalId;
+        this.config = new Properties();
+        config.putAll(clientProperties);
+        config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        config.put(ProducerConfig.ACKS_CONFIG, "all");
+        config.put(ProducerConfig.CLIENT_ID_CONFIG, transactionalId);
+        config.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "60000");
+        config.putIfAbsent(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "120000");
+        config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    }
+
+    /** Writes the records in one transaction, committing nothing else. */
+    public void write(List<ProducerRecord<String, byte[]>> records) {
+        write(records, null);
+    }
+
+    /**
+     * Writes the records and marks {@code consumed} as processed in one transaction.
+     *
+     * @throws KafkaException an abortable failure: the transaction was aborted; process the record again
+     * @throws FatalDispatcherException this producer can no longer write
+     */
+    public synchronized void write(List<ProducerRecord<String, byte[]>> records, ConsumedOffset consumed) {
+        Producer<String, byte[]> p = producer();
+        try {
+            p.beginTransaction();
+            for (ProducerRecord<String, byte[]> record : records) {
+                p.send(record);
+            }
+            if (consumed != null) {
+                p.sendOffsetsToTransaction(
+                        Map.of(consumed.partition(), new OffsetAndMetadata(consumed.nextOffset())),
+                        consumed.groupMetadata());
+            }
+            p.commitTransaction();
+        } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException
+                 | UnsupportedVersionException | InvalidPidMappingException | IllegalStateException e) {
+            throw fail("transactional producer " + transactionalId + " cannot continue: " + e.getClass().getSimpleName(), e);
+        } catch (KafkaException e) {
+            LOG.warn("Aborting transaction of {}: {}", transactionalId, e.toString());
+            try {
+                p.abortTransaction();
+            } catch (KafkaException abortFailure) {
+                e.addSuppressed(abortFailure);
+                throw fail("transactional producer " + transactionalId + " could not abort", e);
+            }
+            throw e;
+        }
+    }
+
+    /** The fatal error that closed this writer, or null while it works. */
+    public FatalDispatcherException fatalError() {
+        return fatal;
+    }
+
+    private Producer<String, byte[]> producer() {
+        if (fatal != null) {
+            throw fatal;
+        }
+        Producer<String, byte[]> p = producer.get();
+        if (p == null) {
+            p = new KafkaProducer<>(config);
+            // initTransactions fences any older producer with our id and aborts its open transaction.
+            p.initTransactions();
+            producer.set(p);
+        }
+        return p;
+    }
+
+    private FatalDispatcherException fail(String message, Exception cause) {
+        fatal = new FatalDispatcherException(message, cause);
+        LOG.error(message, cause);
+        Producer<String, byte[]> p = producer.getAndSet(null);
+        if (p != null) {
+            p.close(java.time.Duration.ZERO);
+        }
+        return fatal;
+    }
+
+    @Override
+    public void close() {
+        Producer<String, byte[]> p = producer.getAndSet(null);
+        if (p != null) {
+            p.close(java.time.Duration.ofSeconds(5));
+        }
+    }
+}

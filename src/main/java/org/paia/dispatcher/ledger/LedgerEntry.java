@@ -1,0 +1,67 @@
+package org.paia.dispatcher.ledger;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * One record of the ledger topic, the dispatcher's only durable state. Keys: {@link #taskKey} for
+ * task records, {@link #instanceKey} for instance records, so that compaction keeps the latest
+ * record of each. Holds blob names, never SAS links or the task's token-bearing URI in logs.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+public record LedgerEntry(
+        Type type,
+        String roomId,
+        Integer instance,
+        Integer attempt,
+        /* TASK_ACCEPTED: the task's data object as received. */
+        ObjectNode task,
+        String pod,
+        /* INSTANCE_OUTCOME, TASK_COMPLETED */
+        Outcome outcome,
+        String reason,
+        Map<String, String> artifacts,
+        JsonNode result,
+        Instant startedAt,
+        Instant finishedAt,
+        Instant at) {
+
+    public enum Type { TASK_ACCEPTED, INSTANCE_LAUNCHED, INSTANCE_OUTCOME, TASK_COMPLETED }
+
+    public static String taskKey(String roomId) {
+        return roomId;
+    }
+
+    public static String instanceKey(String roomId, int instance) {
+        return roomId + "/" + instance;
+    }
+
+    public String key() {
+        return instance == null ? taskKey(roomId) : instanceKey(roomId, instance);
+    }
+
+    public static LedgerEntry accepted(String roomId, ObjectNode task, Instant at) {
+        return new LedgerEntry(Type.TASK_ACCEPTED, roomId, null, null, task, null, null, null, null, null, null, null, at);
+    }
+
+    public static LedgerEntry launched(String roomId, int instance, int attempt, String pod, Instant at) {
+        return new LedgerEntry(Type.INSTANCE_LAUNCHED, roomId, instance, attempt, null, pod, null, null, null, null, null, null, at);
+    }
+
+    public static LedgerEntry outcome(String roomId, int instance, int attempt, String pod, Outcome outcome, String reason,
+                                      Map<String, String> artifacts, JsonNode result, Instant startedAt,
+                                      Instant finishedAt) {
+        return new LedgerEntry(Type.INSTANCE_OUTCOME, roomId, instance, attempt, null, pod, outcome, reason, artifacts,
+                result, startedAt, finishedAt, finishedAt);
+    }
+
+    public static LedgerEntry completed(String roomId, Outcome outcome, Instant at) {
+        return new LedgerEntry(Type.TASK_COMPLETED, roomId, null, null, null, null, outcome, null, null, null, null, null, at);
+    }
+}

@@ -1,0 +1,139 @@
+package org.paia.dispatcher.ledger;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.paia.dispatcher.schedule.TaskBook;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+
+/**
+ * Rebuilds the {@link TaskBook} from the ledger topic: reads every partition from the beginning
+ * ({@code read_committed}, no consumer group, nothing committed), marks the book caught up once it
+ * has reached the end offsets seen at start, then keeps following the topic.
+ *
+ * <p>A plain consumer rather than a Camel route because "caught up" needs the consumer's positions,
+ * which camel-kafka does not expose; nothing may launch before the whole ledger has been read.
+ */
+public class LedgerReader implements SmartLifecycle {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LedgerReader.class);
+
+    private final Properties config = new Properties();
+    private final String topic;
+    private final TaskBook book;
+    private final ObjectMapper mapper;
+    private volatile KafkaConsumer<String, byte[]> consumer;
+    private volatile Thread thread;
+    private volatile boolean running;
+
+    public LedgerReader(String bootstrapServers, Map<String, String> clientProperties, String topic, TaskBook book,
+                        ObjectMapper mapper) {
+        this.topic = topic;
+        this.book = book;
+        this.mapper = mapper;
+        config.putAll(clientProperties);
+        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        config.put(ConsumerConfig.CLIENT_ID_CONFIG, "paia-ledger-reader");
+        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    }
+
+    @Override
+    public void start() {
+        consumer = new KafkaConsumer<>(config);
+        running = true;
+        thread = new Thread(this::run, "ledger-reader");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private void run() {
+        try {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(partitions));
+            long records = 0;
+            long started = System.nanoTime();
+            while (running) {
+                ConsumerRecords<String, byte[]> batch = consumer.poll(Duration.ofMillis(200));
+                for (ConsumerRecord<String, byte[]> record : batch) {
+                    apply(record);
+                    records++;
+                }
+                if (!book.isCaughtUp()) {
+                    end.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
+                    if (end.isEmpty()) {
+                        LOG.info("Ledger {} read: {} records in {} ms, {} open tasks", topic, records,
+                                (System.nanoTime() - started) / 1_000_000, book.openTasks());
+                        book.markCaughtUp();
+                    }
+                }
+            }
+        } catch (WakeupException e) {
+            // stop() was called
+        } catch (RuntimeException e) {
+            LOG.error("Ledger reader stopped on an error; the scheduler will not launch more games", e);
+        } finally {
+            consumer.close(Duration.ofSeconds(2));
+        }
+    }
+
+    private void apply(ConsumerRecord<String, byte[]> record) {
+        if (record.value() == null) {
+            return; // a tombstone left by compaction
+        }
+        try {
+            book.apply(mapper.readValue(record.value(), LedgerEntry.class));
+        } catch (java.io.IOException | RuntimeException e) {
+            // The ledger is written only by the dispatcher; a record we cannot read is logged and skipped
+            // so that one bad record cannot stop every task behind it.
+            LOG.error("Unreadable ledger record at {}-{}@{} skipped: {}", record.topic(), record.partition(),
+                    record.offset(), e.toString());
+        }
+    }
+
+    @Override
+    public void stop() {
+        running = false;
+        KafkaConsumer<String, byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        Thread t = thread;
+        if (t != null) {
+            try {
+                t.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    @Override
+    public int getPhase() {
+        // Start before Camel's routes and stop after them.
+        return Integer.MIN_VALUE + 1000;
+    }
+}

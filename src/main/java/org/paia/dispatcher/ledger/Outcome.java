@@ -1,0 +1,4 @@
+package org.paia.dispatcher.ledger;
+
+/** How a game instance, and so a task, ended; the {@code outcome} field of the result message. */
+public enum Outcome { SUCCEEDED, FAILED, REJECTED, TIMED_OUT }

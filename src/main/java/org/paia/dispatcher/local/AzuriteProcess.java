@@ -1,0 +1,112 @@
+package org.paia.dispatcher.local;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Azurite, Microsoft's Azure Storage emulator, as a child process: installed from the repo's
+ * package-lock.json with {@code npm ci} when missing, started on loopback in memory, stopped with
+ * the JVM.
+ */
+public final class AzuriteProcess {
+
+    private final Process process;
+    private final int port;
+
+    private AzuriteProcess(Process process, int port) {
+        this.process = process;
+        this.port = port;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public static AzuriteProcess start(Path npmDir, Path logDir, int requestedPort) {
+        try {
+            Path bin = npmDir.resolve("node_modules/.bin/azurite-blob");
+            if (!Files.isExecutable(bin)) {
+                install(npmDir);
+            }
+            Files.createDirectories(logDir);
+            int port = requestedPort > 0 ? requestedPort : freePort();
+            if (isListening(port)) {
+                throw new IllegalStateException("port " + port + " is already in use: is another dispatcher or "
+                        + "Azurite running? (set paia.local.azurite-port)");
+            }
+            Process process = new ProcessBuilder(List.of(bin.toAbsolutePath().toString(),
+                    "--inMemoryPersistence", "--blobHost", "127.0.0.1", "--blobPort", Integer.toString(port),
+                    "--disableTelemetry", "--extentMemoryLimit", "256", "--skipApiVersionCheck", "--loose"))
+                    .redirectErrorStream(true)
+                    .redirectOutput(logDir.resolve("azurite.log").toFile())
+                    .start();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(process), "local-azurite-stop"));
+            Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
+            while (!isListening(port)) {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException("Azurite exited with code " + process.exitValue() + "; see "
+                            + logDir.resolve("azurite.log"));
+                }
+                if (Instant.now().isAfter(deadline)) {
+                    stop(process);
+                    throw new IllegalStateException("Azurite did not listen on 127.0.0.1:" + port + " within 60 s");
+                }
+                TimeUnit.MILLISECONDS.sleep(100); // a process start has no event to wait on
+            }
+            return new AzuriteProcess(process, port);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start Azurite (is Node.js installed?)", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void install(Path npmDir) throws IOException, InterruptedException {
+        if (!Files.isRegularFile(npmDir.resolve("package-lock.json"))) {
+            throw new IllegalStateException("no package-lock.json in " + npmDir.toAbsolutePath()
+                    + " (set paia.local.npm-dir to the repository root)");
+        }
+        Process npm = new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund")
+                .directory(npmDir.toFile()).inheritIO().start();
+        if (!npm.waitFor(10, TimeUnit.MINUTES) || npm.exitValue() != 0) {
+            throw new IllegalStateException("'npm ci' failed in " + npmDir.toAbsolutePath() + " while installing Azurite");
+        }
+    }
+
+    private static void stop(Process process) {
+        process.descendants().forEach(ProcessHandle::destroy);
+        process.destroy();
+        try {
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static boolean isListening(int port) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            return socket.getLocalPort();
+        }
+    }
+}

@@ -1,0 +1,114 @@
+package org.paia.dispatcher.local;
+
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.commons.logging.Log;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.env.EnvironmentPostProcessor;
+import org.springframework.boot.logging.DeferredLogFactory;
+import org.springframework.core.Ordered;
+import org.springframework.core.env.ConfigurableEnvironment;
+import org.springframework.core.env.MapPropertySource;
+import org.springframework.core.env.Profiles;
+import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+
+/**
+ * Local mode's servers: a real Kafka broker in KRaft mode, Azurite, and the fabric8 Kubernetes API
+ * server in CRUD mode, all on loopback. Started before any bean exists (an environment
+ * post-processor), once per JVM, and their addresses put into the environment as the ordinary
+ * {@code paia.*} settings, so that production code never knows it runs locally.
+ */
+public class LocalServers implements EnvironmentPostProcessor, Ordered {
+
+    /** Azurite's fixed development account and key: public, the same on every machine. */
+    public static final String AZURITE_ACCOUNT = "devstoreaccount1";
+    public static final String AZURITE_KEY =
+            "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private static volatile Map<String, Object> started;
+
+    private final Log log;
+
+    public LocalServers(DeferredLogFactory logs) {
+        this.log = logs.getLog(LocalServers.class);
+    }
+
+    @Override
+    public int getOrder() {
+        return Ordered.LOWEST_PRECEDENCE; // after the config files are read
+    }
+
+    @Override
+    public void postProcessEnvironment(ConfigurableEnvironment environment, SpringApplication application) {
+        if (!environment.acceptsProfiles(Profiles.of("local"))) {
+            return;
+        }
+        environment.getPropertySources().addFirst(new MapPropertySource("paia-local-servers", startOnce(environment)));
+    }
+
+    private synchronized Map<String, Object> startOnce(ConfigurableEnvironment env) {
+        if (started != null) {
+            return started;
+        }
+        int kafkaPort = env.getProperty("paia.local.kafka-port", Integer.class, 9092);
+        int azuritePort = env.getProperty("paia.local.azurite-port", Integer.class, 10000);
+        int kubernetesPort = env.getProperty("paia.local.kubernetes-port", Integer.class, 0);
+        Path npmDir = Path.of(env.getProperty("paia.local.npm-dir", "."));
+        Path dataDir = Path.of(env.getProperty("paia.local.data-dir", "work"));
+
+        String bootstrap = startKafka(kafkaPort);
+        AzuriteProcess azurite = AzuriteProcess.start(npmDir, dataDir.resolve("azurite"), azuritePort);
+        String kubernetes = startKubernetes(kubernetesPort);
+
+        String blobEndpoint = "http://127.0.0.1:" + azurite.port() + "/" + AZURITE_ACCOUNT;
+        Map<String, Object> props = new LinkedHashMap<>();
+        props.put("paia.kafka.bootstrap-servers", bootstrap);
+        props.put("paia.storage.connection-string", "DefaultEndpointsProtocol=http;AccountName=" + AZURITE_ACCOUNT
+                + ";AccountKey=" + AZURITE_KEY + ";BlobEndpoint=" + blobEndpoint + ";");
+        props.put("paia.storage.account-url", blobEndpoint);
+        props.put("paia.kubernetes.master-url", kubernetes);
+        log.info("LOCAL MODE: Kafka (KRaft) at " + bootstrap + ", Azurite at " + blobEndpoint
+                + ", Kubernetes API test server at " + kubernetes + " — game pods are SIMULATED, no GPU is used");
+        started = Map.copyOf(props);
+        return started;
+    }
+
+    private static String startKafka(int port) {
+        Map<String, String> broker = new HashMap<>();
+        broker.put("transaction.state.log.replication.factor", "1");
+        broker.put("transaction.state.log.min.isr", "1");
+        broker.put("offsets.topic.replication.factor", "1");
+        broker.put("group.initial.rebalance.delay.ms", "0");
+        broker.put("auto.create.topics.enable", "false");
+        if (port > 0) {
+            // A fixed port so that kcat and the Kafka CLI tools work against it (kafkaPorts() is ignored in KRaft).
+            broker.put("listeners", "EXTERNAL://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:0");
+        }
+        EmbeddedKafkaKraftBroker kafka = new EmbeddedKafkaKraftBroker(1, 3);
+        kafka.brokerProperties(broker);
+        kafka.afterPropertiesSet();
+        Runtime.getRuntime().addShutdownHook(new Thread(kafka::destroy, "local-kafka-stop"));
+        return kafka.getBrokersAsString();
+    }
+
+    private static String startKubernetes(int port) {
+        KubernetesMockServer server = new KubernetesMockServer(new Context(Serialization.jsonMapper()),
+                new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(), false);
+        try {
+            server.init(InetAddress.getByName("127.0.0.1"), port);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(server::destroy, "local-kubernetes-stop"));
+        return "http://127.0.0.1:" + server.getPort();
+    }
+}

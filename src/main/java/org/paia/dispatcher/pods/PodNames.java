@@ -1,0 +1,55 @@
+package org.paia.dispatcher.pods;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/** Deterministic, DNS-safe names and label values for game pods. */
+public final class PodNames {
+
+    public static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+    public static final String MANAGED_BY = "paia-dispatcher";
+    public static final String ROOM_LABEL = "paia.io/room";
+    public static final String INSTANCE_LABEL = "paia.io/instance";
+    public static final String ATTEMPT_LABEL = "paia.io/attempt";
+    public static final String ROOM_ANNOTATION = "paia.io/room-id";
+
+    private static final Pattern LABEL_VALUE = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+    private static final int MAX_ROOM_PART = 40;
+
+    private PodNames() {
+    }
+
+    /** {@code paiagym-<room>-<instance>-<attempt>}: at most 63 characters, lower-case DNS label. */
+    public static String podName(String roomId, int instance, int attempt) {
+        return "paiagym-" + roomLabel(roomId) + "-" + instance + "-" + attempt;
+    }
+
+    /**
+     * The room id as a DNS-label-safe value: itself when it already is one (a lower-case UUID is),
+     * else a readable prefix plus a hash, so that two different rooms never share a value.
+     */
+    public static String roomLabel(String roomId) {
+        String lower = roomId.toLowerCase(Locale.ROOT);
+        if (lower.equals(roomId) && lower.length() <= MAX_ROOM_PART && LABEL_VALUE.matcher(lower).matches()) {
+            return lower;
+        }
+        String readable = lower.replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
+        if (readable.length() > 20) {
+            readable = readable.substring(0, 20).replaceAll("-+$", "");
+        }
+        return (readable.isEmpty() ? "r" : readable) + "-" + hash(roomId);
+    }
+
+    private static String hash(String s) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest, 0, 5);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

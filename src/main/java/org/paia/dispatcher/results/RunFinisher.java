@@ -1,0 +1,104 @@
+package org.paia.dispatcher.results;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.paia.dispatcher.download.Workspace;
+import org.paia.dispatcher.ledger.Ledger;
+import org.paia.dispatcher.ledger.LedgerEntry;
+import org.paia.dispatcher.pods.PodClient;
+import org.paia.dispatcher.schedule.GameRun;
+import org.paia.dispatcher.watch.FinishedRun;
+import org.paia.dispatcher.watch.RunWatcher;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The steps after a game pod ends, called in order by the {@code run-finish} route: upload the
+ * artifacts, record the outcome on the ledger, delete the pod. The pod is deleted only after the
+ * outcome is durable, so a crash in between leaves a pod that the next relist cleans up.
+ */
+public class RunFinisher {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RunFinisher.class);
+
+    /** Artifact kinds and the file the game writes for each. */
+    public static final Map<String, String> ARTIFACT_FILES = Map.of(
+            "video", "video.mp4", "result", "result.json", "log", "game.log");
+
+    private static final int MAX_POD_LOG_BYTES = 1024 * 1024;
+
+    private final Workspace workspace;
+    private final ArtifactStore store;
+    private final PodClient pods;
+    private final Ledger ledger;
+    private final RunWatcher watcher;
+    private final ObjectMapper mapper;
+    private final int maxResultJsonBytes;
+
+    public RunFinisher(Workspace workspace, ArtifactStore store, PodClient pods, Ledger ledger, RunWatcher watcher,
+                       ObjectMapper mapper, int maxResultJsonBytes) {
+        this.workspace = workspace;
+        this.store = store;
+        this.pods = pods;
+        this.ledger = ledger;
+        this.watcher = watcher;
+        this.mapper = mapper;
+        this.maxResultJsonBytes = maxResultJsonBytes;
+    }
+
+    public FinishedRun upload(FinishedRun finished) throws IOException {
+        GameRun run = finished.run();
+        Path output = workspace.outputDir(run);
+        String prefix = run.roomId() + "/" + run.runFolder() + "/";
+        Map<String, String> uploaded = new LinkedHashMap<>();
+        for (String kind : new String[] {"video", "result", "log"}) {
+            Path file = output.resolve(ARTIFACT_FILES.get(kind));
+            if (Files.isRegularFile(file)) {
+                uploaded.put(kind, store.upload(prefix + file.getFileName(), file, ArtifactStore.contentType(file)));
+            }
+        }
+        if (!uploaded.containsKey("log")) {
+            // The game wrote no log file (it may have died before): keep what the container printed.
+            String log = pods.logTail(run.podName(), MAX_POD_LOG_BYTES);
+            if (log != null) {
+                uploaded.put("log", store.upload(prefix + "game.log", log, "text/plain; charset=utf-8"));
+            }
+        }
+        return finished.withArtifacts(uploaded, inlineResult(output.resolve("result.json"), run));
+    }
+
+    /** The game's result.json if it is small enough and valid JSON; the full file is always linked. */
+    private JsonNode inlineResult(Path file, GameRun run) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            return null;
+        }
+        if (Files.size(file) > maxResultJsonBytes) {
+            LOG.info("result.json of {} is {} bytes, over paia.limits.max-result-json-bytes: linked only",
+                    run.podName(), Files.size(file));
+            return null;
+        }
+        try {
+            return mapper.readTree(file.toFile());
+        } catch (IOException e) {
+            LOG.warn("result.json of {} is not valid JSON; linked only", run.podName());
+            return null;
+        }
+    }
+
+    public void record(FinishedRun finished) {
+        GameRun run = finished.run();
+        ledger.record(LedgerEntry.outcome(run.roomId(), run.instance(), run.attempt(), run.podName(),
+                finished.outcome(), finished.reason(), finished.artifacts(), finished.result(), finished.startedAt(),
+                finished.finishedAt()));
+    }
+
+    public void deletePod(FinishedRun finished) {
+        pods.delete(finished.run().podName());
+        watcher.done(finished.run());
+    }
+}

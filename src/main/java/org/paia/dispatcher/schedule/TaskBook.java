@@ -1,0 +1,238 @@
+package org.paia.dispatcher.schedule;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import org.paia.dispatcher.ledger.LedgerEntry;
+import org.paia.dispatcher.task.GameTask;
+import org.paia.dispatcher.task.TaskParser;
+import org.paia.dispatcher.task.TaskRejectedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The scheduler's picture of all open tasks, rebuilt from the ledger and kept current by it.
+ *
+ * <p>Outcomes come only from ledger records, never from the pods that happen to exist, so a count
+ * once recorded never goes backwards: the first outcome of an instance wins, later ones are ignored.
+ * Claims ("launching", "completing") are in memory only; they keep two threads from doing the same
+ * side effect twice within this process, while the side effects themselves are idempotent.
+ */
+public class TaskBook {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TaskBook.class);
+
+    /** An open task and what is known of its instances. */
+    public static final class OpenTask {
+        final String roomId;
+        final GameTask task;
+        final Instant acceptedAt;
+        final String invalidReason;
+        final Map<Integer, LedgerEntry> outcomes = new TreeMap<>();
+        final Map<Integer, Integer> attempts = new HashMap<>();
+        final Map<Integer, GameRun> active = new HashMap<>();
+
+        OpenTask(String roomId, GameTask task, Instant acceptedAt, String invalidReason) {
+            this.roomId = roomId;
+            this.task = task;
+            this.acceptedAt = acceptedAt;
+            this.invalidReason = invalidReason;
+        }
+
+        public String roomId() {
+            return roomId;
+        }
+
+        /** The task, or null when it is no longer valid (see {@link #invalidReason()}). */
+        public GameTask task() {
+            return task;
+        }
+
+        public Instant acceptedAt() {
+            return acceptedAt;
+        }
+
+        /** Why the accepted task can no longer be run (configuration changed since), or null. */
+        public String invalidReason() {
+            return invalidReason;
+        }
+
+        public List<LedgerEntry> outcomes() {
+            return List.copyOf(outcomes.values());
+        }
+    }
+
+    private final TaskParser parser;
+    private final Map<String, OpenTask> open = new LinkedHashMap<>();
+    private final Set<String> completed = new HashSet<>();
+    private final Set<String> completing = new HashSet<>();
+    private final Map<String, GameRun> runsByPod = new HashMap<>();
+    private final Set<String> created = new HashSet<>();
+    private volatile boolean caughtUp;
+
+    public TaskBook(TaskParser parser) {
+        this.parser = parser;
+    }
+
+    /** Applies one ledger record; applying the same record twice changes nothing. */
+    public synchronized void apply(LedgerEntry e) {
+        switch (e.type()) {
+            case TASK_ACCEPTED -> accept(e);
+            case INSTANCE_LAUNCHED -> {
+                OpenTask t = open.get(e.roomId());
+                if (t != null) {
+                    t.attempts.merge(e.instance(), e.attempt(), Math::max);
+                }
+            }
+            case INSTANCE_OUTCOME -> {
+                OpenTask t = open.get(e.roomId());
+                if (t != null && t.outcomes.putIfAbsent(e.instance(), e) == null) {
+                    GameRun run = t.active.remove(e.instance());
+                    if (run != null) {
+                        forget(run);
+                    }
+                }
+            }
+            case TASK_COMPLETED -> {
+                OpenTask t = open.remove(e.roomId());
+                if (t != null) {
+                    t.active.values().forEach(this::forget);
+                }
+                completed.add(e.roomId());
+                completing.remove(e.roomId());
+            }
+        }
+    }
+
+    private void accept(LedgerEntry e) {
+        String room = e.roomId();
+        if (completed.contains(room) || open.containsKey(room)) {
+            LOG.debug("Ledger: task {} already known, acceptance record ignored", room);
+            return;
+        }
+        try {
+            open.put(room, new OpenTask(room, parser.parseData(e.task()), e.at(), null));
+        } catch (TaskRejectedException ex) {
+            LOG.warn("Accepted task {} is no longer valid under the current configuration: {}", room, ex.getMessage());
+            open.put(room, new OpenTask(room, null, e.at(), ex.getMessage()));
+        }
+    }
+
+    /** Marks the ledger as read to its end: from now on the book may launch and complete. */
+    public void markCaughtUp() {
+        caughtUp = true;
+    }
+
+    public boolean isCaughtUp() {
+        return caughtUp;
+    }
+
+    /** Claims every instance that has no outcome and no run in flight; oldest task first. */
+    public synchronized List<GameRun> claimDue() {
+        List<GameRun> due = new ArrayList<>();
+        if (!caughtUp) {
+            return due;
+        }
+        for (OpenTask t : open.values()) {
+            if (t.task == null || completing.contains(t.task.roomId())) {
+                continue;
+            }
+            for (int i = 0; i < t.task.instances(); i++) {
+                if (!t.outcomes.containsKey(i) && !t.active.containsKey(i)) {
+                    GameRun run = new GameRun(t.task, i, t.attempts.getOrDefault(i, 0));
+                    t.active.put(i, run);
+                    runsByPod.put(run.podName(), run);
+                    due.add(run);
+                }
+            }
+        }
+        return due;
+    }
+
+    /** Gives a claim back (its launch failed and will be tried again). */
+    public synchronized void release(GameRun run) {
+        OpenTask t = open.get(run.roomId());
+        if (t != null && t.active.remove(run.instance(), run)) {
+            forget(run);
+        }
+    }
+
+    /**
+     * A run's pod disappeared before its outcome was recorded: the instance is free again and its
+     * next launch is the next attempt.
+     */
+    public synchronized void podLost(GameRun run) {
+        OpenTask t = open.get(run.roomId());
+        if (t != null && t.active.remove(run.instance(), run)) {
+            forget(run);
+            t.attempts.merge(run.instance(), run.attempt() + 1, Math::max);
+        }
+    }
+
+    private void forget(GameRun run) {
+        runsByPod.remove(run.podName());
+        created.remove(run.podName());
+    }
+
+    /** The run's pod exists now: from here on, a pod missing from a listing means it was lost. */
+    public synchronized void markCreated(GameRun run) {
+        if (runsByPod.get(run.podName()) == run) {
+            created.add(run.podName());
+        }
+    }
+
+    /** Runs whose pod has been created and whose outcome is not recorded yet. */
+    public synchronized List<GameRun> createdRuns() {
+        return created.stream().map(runsByPod::get).toList();
+    }
+
+    /** The run in flight with this pod name, if any. */
+    public synchronized Optional<GameRun> runOfPod(String podName) {
+        return Optional.ofNullable(runsByPod.get(podName));
+    }
+
+    /** Whether this instance's outcome is on the ledger, or its whole task is completed. */
+    public synchronized boolean isRecorded(String roomId, int instance) {
+        if (completed.contains(roomId)) {
+            return true;
+        }
+        OpenTask t = open.get(roomId);
+        return t != null && t.outcomes.containsKey(instance);
+    }
+
+    /** Claims every task whose instances all have outcomes (or that became invalid) for completion. */
+    public synchronized List<OpenTask> claimCompletable() {
+        List<OpenTask> ready = new ArrayList<>();
+        if (!caughtUp) {
+            return ready;
+        }
+        for (Map.Entry<String, OpenTask> entry : open.entrySet()) {
+            OpenTask t = entry.getValue();
+            boolean done = t.task == null || t.outcomes.size() >= t.task.instances();
+            if (done && completing.add(entry.getKey())) {
+                ready.add(t);
+            }
+        }
+        return ready;
+    }
+
+    /** Gives a completion claim back (publishing failed and will be tried again). */
+    public synchronized void releaseCompletion(String roomId) {
+        completing.remove(roomId);
+    }
+
+    public synchronized int openTasks() {
+        return open.size();
+    }
+
+    public synchronized int activeRuns() {
+        return runsByPod.size();
+    }
+}

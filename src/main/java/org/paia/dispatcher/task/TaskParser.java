@@ -1,0 +1,231 @@
+package org.paia.dispatcher.task;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.paia.dispatcher.config.DispatcherProperties;
+
+/**
+ * Turns the raw bytes of a task message into a {@link GameTask}, or says exactly what is wrong with
+ * it. Pure: no I/O, so every rule is unit-tested on its own.
+ */
+public class TaskParser {
+
+    /** Room ids become pod names, labels and blob paths: letters, digits, '-' and '_' only. */
+    static final Pattern ROOM_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
+    /** Code names become a folder name in the workspace: no separators, no dot-only names. */
+    static final Pattern CODE_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,63}");
+    static final Pattern CONTAINER = Pattern.compile("[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}");
+
+    private final ObjectMapper mapper;
+    private final DispatcherProperties.Limits limits;
+    private final Set<String> games;
+    private final URI account;
+
+    public TaskParser(ObjectMapper mapper, DispatcherProperties.Limits limits, Set<String> games, String accountUrl) {
+        this.mapper = mapper.copy();
+        this.mapper.getFactory().setStreamReadConstraints(
+                StreamReadConstraints.builder().maxNestingDepth(64).build());
+        this.limits = limits;
+        this.games = Set.copyOf(games);
+        this.account = URI.create(accountUrl.endsWith("/") ? accountUrl.substring(0, accountUrl.length() - 1) : accountUrl);
+    }
+
+    public GameTask parse(byte[] raw) {
+        if (raw == null || raw.length == 0) {
+            throw new TaskRejectedException("empty message", null);
+        }
+        if (raw.length > limits.getMaxMessageBytes()) {
+            throw new TaskRejectedException("message of " + raw.length + " bytes exceeds paia.limits.max-message-bytes="
+                    + limits.getMaxMessageBytes(), null);
+        }
+        String text = strictUtf8(raw);
+        if (text.indexOf('\u0000') >= 0) {
+            throw new TaskRejectedException("message contains a NUL character", null);
+        }
+        JsonNode root;
+        try {
+            root = mapper.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new TaskRejectedException("malformed JSON at line " + e.getLocation().getLineNr()
+                    + " column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage(), null);
+        }
+        if (root == null || !root.isObject()) {
+            throw new TaskRejectedException("message is not a JSON object", null);
+        }
+        JsonNode type = root.get("type");
+        if (type == null || !type.isTextual() || !"game_cmd".equals(type.asText())) {
+            throw new TaskRejectedException("field 'type' must be \"game_cmd\"", null);
+        }
+        JsonNode dataNode = root.get("data");
+        if (dataNode == null || !dataNode.isObject()) {
+            throw new TaskRejectedException("field 'data' must be an object", null);
+        }
+        return parseData((ObjectNode) dataNode);
+    }
+
+    /** Validates a task's {@code data} object (as received, or as recorded on the ledger). */
+    public GameTask parseData(ObjectNode data) {
+        String roomId = text(data, "room_id", null);
+        if (!ROOM_ID.matcher(roomId).matches()) {
+            throw new TaskRejectedException("field 'data.room_id' must match " + ROOM_ID.pattern(), null);
+        }
+        JsonNode gameId = data.get("game_id");
+        if (gameId == null || !gameId.canConvertToLong() || !gameId.isIntegralNumber()) {
+            throw new TaskRejectedException("field 'data.game_id' must be an integer", roomId);
+        }
+        String gameName = text(data, "game_name", roomId);
+        if (!games.contains(gameName)) {
+            throw new TaskRejectedException("unknown game 'data.game_name'=" + printable(gameName)
+                    + " (configured: " + games.stream().sorted().toList() + ")", roomId);
+        }
+        optional(data, "game_param", JsonNode::isObject, "an object", roomId);
+        optional(data, "plug_in_data", JsonNode::isArray, "an array", roomId);
+        optional(data, "category", JsonNode::isTextual, "a string", roomId);
+        String wsUri = text(data, "ws_uri", roomId);
+        if (!(wsUri.startsWith("ws://") || wsUri.startsWith("wss://"))) {
+            throw new TaskRejectedException("field 'data.ws_uri' must be a ws:// or wss:// URI", roomId);
+        }
+        int instances = 1;
+        JsonNode instancesNode = data.get("instances");
+        if (instancesNode != null && !instancesNode.isNull()) {
+            if (!instancesNode.isIntegralNumber() || instancesNode.asLong() != 1) {
+                // Batch runs (instances > 1) come with the scheduler's batch support; until then
+                // a task asking for them is rejected rather than silently run once.
+                throw new TaskRejectedException("field 'data.instances' must be 1 (batch runs are not enabled)", roomId);
+            }
+        }
+        return new GameTask(roomId, gameId.asLong(), gameName, programs(data, roomId), instances, data);
+    }
+
+    private List<Program> programs(ObjectNode data, String roomId) {
+        JsonNode node = data.get("programs");
+        if (node == null || !node.isArray() || node.isEmpty()) {
+            throw new TaskRejectedException("field 'data.programs' must be a non-empty array", roomId);
+        }
+        ArrayNode array = (ArrayNode) node;
+        if (array.size() > limits.getMaxPrograms()) {
+            throw new TaskRejectedException("field 'data.programs' has " + array.size()
+                    + " entries, more than paia.limits.max-programs=" + limits.getMaxPrograms(), roomId);
+        }
+        List<Program> programs = new ArrayList<>(array.size());
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < array.size(); i++) {
+            String where = "data.programs[" + i + "]";
+            JsonNode entry = array.get(i);
+            if (!entry.isObject()) {
+                throw new TaskRejectedException("field '" + where + "' must be an object", roomId);
+            }
+            String codeName = text((ObjectNode) entry, "code_name", roomId, where);
+            if (!CODE_NAME.matcher(codeName).matches() || codeName.chars().allMatch(c -> c == '.')) {
+                throw new TaskRejectedException("field '" + where + ".code_name'=" + printable(codeName)
+                        + " must match " + CODE_NAME.pattern(), roomId);
+            }
+            if (!names.add(codeName)) {
+                throw new TaskRejectedException("field '" + where + ".code_name'=" + codeName + " is used twice", roomId);
+            }
+            String url = text((ObjectNode) entry, "url", roomId, where);
+            programs.add(program(url, codeName, where, roomId));
+        }
+        return List.copyOf(programs);
+    }
+
+    /** Accepts only URLs inside the configured account: same scheme, host, port and account path. */
+    private Program program(String url, String codeName, String where, String roomId) {
+        URI uri;
+        try {
+            uri = new URI(url);
+        } catch (URISyntaxException e) {
+            throw new TaskRejectedException("field '" + where + ".url' is not a URI", roomId);
+        }
+        if (uri.getRawQuery() != null || uri.getRawFragment() != null || uri.getRawUserInfo() != null) {
+            throw new TaskRejectedException("field '" + where + ".url' must not carry a query, fragment or user info", roomId);
+        }
+        boolean sameAccount = account.getScheme().equalsIgnoreCase(String.valueOf(uri.getScheme()))
+                && account.getHost() != null && account.getHost().equalsIgnoreCase(String.valueOf(uri.getHost()))
+                && account.getPort() == uri.getPort();
+        String accountPath = account.getRawPath() == null ? "" : account.getRawPath();
+        String rawPath = uri.getRawPath() == null ? "" : uri.getRawPath();
+        if (!sameAccount || !rawPath.startsWith(accountPath + "/")) {
+            throw new TaskRejectedException("field '" + where + ".url' is outside the storage account " + account, roomId);
+        }
+        if (rawPath.contains("%2F") || rawPath.contains("%2f") || rawPath.contains("%5C") || rawPath.contains("%5c")
+                || rawPath.contains("\\")) {
+            throw new TaskRejectedException("field '" + where + ".url' contains an encoded path separator", roomId);
+        }
+        String path = uri.getPath().substring(account.getPath() == null ? 0 : account.getPath().length() + 1);
+        String[] segments = path.split("/", -1);
+        if (segments.length < 2) {
+            throw new TaskRejectedException("field '" + where + ".url' must name a container and a blob", roomId);
+        }
+        for (int s = 1; s < segments.length; s++) {
+            String seg = segments[s];
+            boolean trailingSlash = s == segments.length - 1 && seg.isEmpty() && segments.length > 2;
+            if (!trailingSlash && (seg.isEmpty() || seg.equals(".") || seg.equals("..") || seg.indexOf('\u0000') >= 0)) {
+                throw new TaskRejectedException("field '" + where + ".url' has an empty, '.' or '..' path segment", roomId);
+            }
+        }
+        if (!CONTAINER.matcher(segments[0]).matches()) {
+            throw new TaskRejectedException("field '" + where + ".url' names an invalid container", roomId);
+        }
+        String blobPath = path.substring(segments[0].length() + 1);
+        if (blobPath.endsWith("/")) {
+            blobPath = blobPath.substring(0, blobPath.length() - 1);
+        }
+        return new Program(url, codeName, segments[0], blobPath);
+    }
+
+    private static String strictUtf8(byte[] raw) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(raw)).toString();
+        } catch (CharacterCodingException e) {
+            throw new TaskRejectedException("message is not valid UTF-8", null);
+        }
+    }
+
+    private static String text(ObjectNode node, String field, String roomId) {
+        return text(node, field, roomId, "data");
+    }
+
+    private static String text(ObjectNode node, String field, String roomId, String where) {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            throw new TaskRejectedException("field '" + where + "." + field + "' is missing", roomId);
+        }
+        if (!value.isTextual() || value.asText().isBlank()) {
+            throw new TaskRejectedException("field '" + where + "." + field + "' must be a non-empty string", roomId);
+        }
+        return value.asText();
+    }
+
+    private static void optional(ObjectNode data, String field, java.util.function.Predicate<JsonNode> ok,
+                                 String what, String roomId) {
+        JsonNode value = data.get(field);
+        if (value != null && !value.isNull() && !ok.test(value)) {
+            throw new TaskRejectedException("field 'data." + field + "' must be " + what, roomId);
+        }
+    }
+
+    /** Echoes user text in an error without letting it flood or forge log lines. */
+    static String printable(String s) {
+        String cut = s.length() > 64 ? s.substring(0, 64) + "…" : s;
+        return "\"" + cut.replaceAll("[\\p{Cntrl}]", "?") + "\"";
+    }
+}

@@ -1,0 +1,75 @@
+package org.paia.dispatcher.watch;
+
+import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodStatus;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.Optional;
+import org.paia.dispatcher.ledger.Outcome;
+import org.paia.dispatcher.pods.PodRenderer;
+
+/**
+ * Reads a game pod's status: whether it has ended and how. Pure; pod states come from the API and
+ * are validated like any other input (missing fields mean "not ended yet").
+ */
+public final class PodOutcomes {
+
+    private PodOutcomes() {
+    }
+
+    /** The outcome of a pod in a terminal phase, or empty while it is pending or running. */
+    public static Optional<Ended> ended(Pod pod) {
+        PodStatus status = pod.getStatus();
+        if (status == null || status.getPhase() == null) {
+            return Optional.empty();
+        }
+        String phase = status.getPhase();
+        Instant finished = terminated(pod).map(t -> instant(t.getFinishedAt())).orElse(null);
+        Instant started = instant(status.getStartTime());
+        if ("Succeeded".equals(phase)) {
+            return Optional.of(new Ended(Outcome.SUCCEEDED, null, started, finished));
+        }
+        if (!"Failed".equals(phase)) {
+            return Optional.empty();
+        }
+        if ("DeadlineExceeded".equals(status.getReason())) {
+            return Optional.of(new Ended(Outcome.TIMED_OUT, "game exceeded its deadline (activeDeadlineSeconds)",
+                    started, finished));
+        }
+        String reason = terminated(pod)
+                .map(t -> "game exited with code " + t.getExitCode()
+                        + (t.getReason() == null ? "" : " (" + t.getReason() + ")"))
+                .orElseGet(() -> "pod failed" + (status.getReason() == null ? "" : ": " + status.getReason())
+                        + (status.getMessage() == null ? "" : " - " + status.getMessage()));
+        return Optional.of(new Ended(Outcome.FAILED, reason, started, finished));
+    }
+
+    private static Optional<ContainerStateTerminated> terminated(Pod pod) {
+        if (pod.getStatus().getContainerStatuses() == null) {
+            return Optional.empty();
+        }
+        return pod.getStatus().getContainerStatuses().stream()
+                .filter(c -> PodRenderer.GAME_CONTAINER.equals(c.getName()))
+                .map(ContainerStatus::getState)
+                .filter(s -> s != null && s.getTerminated() != null)
+                .map(s -> s.getTerminated())
+                .findFirst();
+    }
+
+    private static Instant instant(String text) {
+        if (text == null || text.isBlank()) {
+            return null;
+        }
+        try {
+            return Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            return null;
+        }
+    }
+
+    /** How and when a pod ended. */
+    public record Ended(Outcome outcome, String reason, Instant startedAt, Instant finishedAt) {
+    }
+}

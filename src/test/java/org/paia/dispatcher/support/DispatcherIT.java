@@ -1,0 +1,132 @@
+package org.paia.dispatcher.support;
+
+import com.azure.core.util.BinaryData;
+import com.azure.storage.blob.BlobContainerClient;
+import com.azure.storage.blob.BlobServiceClient;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.UUID;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.paia.dispatcher.config.DispatcherProperties;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.test.context.ActiveProfiles;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Base of the integration tests: the whole dispatcher in local mode — the real KRaft broker,
+ * Azurite and the Kubernetes API server in CRUD mode, plus the simulated node — started once per
+ * test JVM (Spring caches the context; the servers are per JVM).
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@ActiveProfiles({"local", "test"})
+public abstract class DispatcherIT {
+
+    protected static final String SEED_TASK_FILE = "examples/kart_3d.json";
+
+    private static ResultCollector results;
+    private static ResultCollector deadLetters;
+    private static KafkaProducer<String, byte[]> producer;
+
+    @Autowired
+    protected DispatcherProperties properties;
+    @Autowired
+    protected BlobServiceClient blobs;
+
+    @BeforeAll
+    static void resetStatics() {
+        // created lazily with the context's addresses
+    }
+
+    @AfterAll
+    static void closeClients() throws InterruptedException {
+        if (producer != null) {
+            producer.close(Duration.ofSeconds(5));
+            producer = null;
+        }
+        if (results != null) {
+            results.close();
+            results = null;
+        }
+        if (deadLetters != null) {
+            deadLetters.close();
+            deadLetters = null;
+        }
+    }
+
+    protected ResultCollector results() {
+        if (results == null) {
+            results = new ResultCollector(properties.getKafka().getBootstrapServers(), properties.getKafka().getResultTopic());
+        }
+        return results;
+    }
+
+    protected ResultCollector deadLetters() {
+        if (deadLetters == null) {
+            deadLetters = new ResultCollector(properties.getKafka().getBootstrapServers(),
+                    properties.getKafka().getDeadLetterTopic());
+        }
+        return deadLetters;
+    }
+
+    protected void publish(String key, byte[] value) {
+        if (producer == null) {
+            Properties config = new Properties();
+            config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, properties.getKafka().getBootstrapServers());
+            config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+            config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+            producer = new KafkaProducer<>(config);
+        }
+        try {
+            producer.send(new ProducerRecord<>(properties.getKafka().getTaskTopic(), key, value)).get();
+        } catch (Exception e) {
+            throw new AssertionError("cannot publish the task", e);
+        }
+    }
+
+    protected void publish(String key, String value) {
+        publish(key, value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The seed's task (examples/kart_3d.json) for a fresh room, its program URL pointed at the test account. */
+    protected String seedTask(String roomId, String programPath, String codeName) throws Exception {
+        String seed = Files.readString(Path.of(SEED_TASK_FILE));
+        return seed.replace("8f8ef481-911b-432a-aacd-670be3b8f288", roomId)
+                .replace("http://127.0.0.1:10000/devstoreaccount1", properties.getStorage().getAccountUrl())
+                .replace("user-102/kart_3d/code-855", programPath)
+                .replace("kart3d_ppo_test", codeName);
+    }
+
+    /** Uploads a one-file program folder {@code <container>/<prefix>/ml_play.py}. */
+    protected void uploadProgram(String container, String prefix, String script) {
+        BlobContainerClient client = blobs.getBlobContainerClient(container);
+        client.createIfNotExists();
+        client.getBlobClient(prefix + "/ml_play.py").upload(BinaryData.fromString(script), true);
+    }
+
+    protected static String newRoom() {
+        return UUID.randomUUID().toString();
+    }
+
+    /** Waits for the room's first result and returns it. */
+    protected JsonNode awaitResult(String roomId) {
+        await().atMost(Duration.ofSeconds(60)).until(() -> !results().records(roomId).isEmpty());
+        return results().json(roomId).get(0);
+    }
+
+    protected List<JsonNode> resultsOf(String roomId) {
+        return results().json(roomId);
+    }
+}
