@@ -1,0 +1,161 @@
+package org.paia.dispatcher.task;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.paia.dispatcher.config.DispatcherProperties;
+
+class TaskParserTest {
+
+    private static final String ACCOUNT = "https://paiastage.blob.core.windows.net";
+    private final TaskParser parser = parser(new DispatcherProperties.Limits());
+
+    private static TaskParser parser(DispatcherProperties.Limits limits) {
+        return new TaskParser(new ObjectMapper(), limits, Set.of("kart_3d"), ACCOUNT);
+    }
+
+    /** The web service's message exactly as in SPEC §2 / seed 000. */
+    private static String seed() throws Exception {
+        return Files.readString(Path.of("examples/kart_3d.json"))
+                .replace("http://127.0.0.1:10000/devstoreaccount1", ACCOUNT);
+    }
+
+    private GameTask parse(String json) {
+        return parser.parse(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void assertRejected(String json, String reason) {
+        assertThatThrownBy(() -> parse(json)).isInstanceOf(TaskRejectedException.class).hasMessageContaining(reason);
+    }
+
+    @Test
+    void parsesTheSeedMessageExactly() throws Exception {
+        GameTask task = parse(seed());
+
+        assertThat(task.roomId()).isEqualTo("8f8ef481-911b-432a-aacd-670be3b8f288");
+        assertThat(task.gameId()).isEqualTo(7);
+        assertThat(task.gameName()).isEqualTo("kart_3d");
+        assertThat(task.instances()).isEqualTo(1);
+        assertThat(task.programs()).singleElement().satisfies(p -> {
+            assertThat(p.codeName()).isEqualTo("kart3d_ppo_test");
+            assertThat(p.container()).isEqualTo("user-102");
+            assertThat(p.blobPath()).isEqualTo("kart_3d/code-855");
+        });
+        assertThat(task.wsUri()).startsWith("ws://webservice-websocket-service");
+        assertThat(task.data().path("game_param").path("pickup_map").asText()).isEqualTo("1");
+    }
+
+    @Test
+    void keepsUnknownFieldsForTheGame() throws Exception {
+        GameTask task = parse(seed().replace("\"category\": \"3D\"", "\"category\": \"3D\", \"new_field\": {\"x\": 1}"));
+
+        assertThat(task.data().path("new_field").path("x").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void acceptsAzuriteStylePathAccounts() throws Exception {
+        TaskParser azurite = new TaskParser(new ObjectMapper(), new DispatcherProperties.Limits(), Set.of("kart_3d"),
+                "http://127.0.0.1:10000/devstoreaccount1");
+        GameTask task = azurite.parse(Files.readAllBytes(Path.of("examples/kart_3d.json")));
+
+        assertThat(task.programs().get(0).container()).isEqualTo("user-102");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "another host|https://evil.example.com/user-102/kart_3d/code-855|outside the storage account",
+        "another account|https://other.blob.core.windows.net/user-102/kart_3d/code-855|outside the storage account",
+        "http instead of https|http://paiastage.blob.core.windows.net/user-102/x|outside the storage account",
+        "other port|https://paiastage.blob.core.windows.net:444/user-102/x|outside the storage account",
+        "dot-dot segment|https://paiastage.blob.core.windows.net/user-102/../secrets/x|'.' or '..'",
+        "encoded slash|https://paiastage.blob.core.windows.net/user-102/a%2F..%2Fb|encoded path separator",
+        "query string|https://paiastage.blob.core.windows.net/user-102/x?sv=1&sig=2|query",
+        "user info|https://me@paiastage.blob.core.windows.net/user-102/x|user info",
+        "container only|https://paiastage.blob.core.windows.net/user-102|container and a blob",
+        "bad container|https://paiastage.blob.core.windows.net/User_102/x|invalid container",
+        "not a uri|https://paiastage.blob.core.windows.net/a b|not a URI",
+    })
+    void rejectsProgramUrlsOutsideTheAccount(String what, String url, String reason) throws Exception {
+        assertRejected(seed().replace(ACCOUNT + "/user-102/kart_3d/code-855", url), reason);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "traversal|../../etc",
+        "absolute|/etc/passwd",
+        "dots only|..",
+        "slash|a/b",
+        "empty|''",
+    })
+    void rejectsCodeNamesThatWouldEscapeTheWorkspace(String what, String codeName) throws Exception {
+        String json = seed().replace("\"kart3d_ppo_test\"", new ObjectMapper().writeValueAsString(codeName));
+        assertThatThrownBy(() -> parse(json)).isInstanceOf(TaskRejectedException.class)
+                .hasMessageContaining("code_name");
+    }
+
+    @Test
+    void rejectsMalformedAndMistypedMessagesSayingWhere() throws Exception {
+        assertRejected("{\"type\": \"game_cmd\", \"data\": {", "malformed JSON at line 1");
+        assertRejected("[1,2]", "not a JSON object");
+        assertRejected("{\"type\": \"other\", \"data\": {}}", "'type' must be \"game_cmd\"");
+        assertRejected("{\"type\": \"game_cmd\"}", "'data' must be an object");
+        assertRejected(seed().replace("\"game_id\": 7", "\"game_id\": \"7\""), "'data.game_id' must be an integer");
+        assertRejected(seed().replace("\"game_name\": \"kart_3d\"", "\"game_name\": \"chess\""), "unknown game");
+        assertRejected(seed().replace("\"plug_in_data\": []", "\"plug_in_data\": {}"), "'data.plug_in_data' must be an array");
+        assertRejected(seed().replace("\"game_param\": {", "\"game_param\": [{").replace("\"user_num\": 1}", "\"user_num\": 1}]"),
+                "'data.game_param' must be an object");
+        assertRejected(seed().replace("\"room_id\": \"8f8ef481-911b-432a-aacd-670be3b8f288\"", "\"room_id\": \"../x\""),
+                "'data.room_id' must match");
+        assertRejected(seed().replace("\"ws_uri\": \"ws://", "\"ws_uri\": \"http://"), "'data.ws_uri'");
+        assertRejected(seed().replace(", \"code_name\": \"kart3d_ppo_test\"", ""), "'data.programs[0].code_name' is missing");
+        assertRejected(seed().replaceAll("\"programs\": \\[.*?\\]", "\"programs\": []"), "non-empty array");
+    }
+
+    @Test
+    void rejectsDuplicateCodeNamesAndTooManyPrograms() throws Exception {
+        String program = "{\"url\": \"" + ACCOUNT + "/user-102/kart_3d/code-855\", \"code_name\": \"p\"}";
+        assertRejected(seed().replaceAll("\"programs\": \\[.*?\\]", "\"programs\": [" + program + "," + program + "]"),
+                "used twice");
+        DispatcherProperties.Limits limits = new DispatcherProperties.Limits();
+        limits.setMaxPrograms(1);
+        String two = program + "," + program.replace("\"p\"", "\"q\"");
+        assertThatThrownBy(() -> parser(limits).parse(seed().replaceAll("\"programs\": \\[.*?\\]",
+                "\"programs\": [" + two + "]").getBytes(StandardCharsets.UTF_8)))
+                .hasMessageContaining("paia.limits.max-programs=1");
+    }
+
+    @Test
+    void rejectsOversizedNonUtf8AndNulBytes() throws Exception {
+        DispatcherProperties.Limits limits = new DispatcherProperties.Limits();
+        limits.setMaxMessageBytes(100);
+        assertThatThrownBy(() -> parser(limits).parse(seed().getBytes(StandardCharsets.UTF_8)))
+                .hasMessageContaining("exceeds paia.limits.max-message-bytes=100");
+        assertThatThrownBy(() -> parser.parse(new byte[] {'{', (byte) 0xC3, (byte) 0x28, '}'}))
+                .hasMessageContaining("not valid UTF-8");
+        assertRejected(seed().replace("kart_3d\"", "kart_3d\u0000\""), "NUL");
+        assertThatThrownBy(() -> parser.parse(new byte[0])).hasMessageContaining("empty message");
+    }
+
+    @Test
+    void rejectionsCarryTheRoomIdWhenItWasReadable() throws Exception {
+        assertThatThrownBy(() -> parse(seed().replace("\"game_name\": \"kart_3d\"", "\"game_name\": \"x\"")))
+                .isInstanceOfSatisfying(TaskRejectedException.class,
+                        e -> assertThat(e.roomId()).isEqualTo("8f8ef481-911b-432a-aacd-670be3b8f288"));
+    }
+
+    @Test
+    void batchRunsAreRejectedUntilTheSchedulerSupportsThem() throws Exception {
+        assertRejected(seed().replace("\"category\": \"3D\"", "\"category\": \"3D\", \"instances\": 5"),
+                "'data.instances' must be 1");
+        assertThat(parse(seed().replace("\"category\": \"3D\"", "\"category\": \"3D\", \"instances\": 1"))
+                .instances()).isEqualTo(1);
+    }
+}
