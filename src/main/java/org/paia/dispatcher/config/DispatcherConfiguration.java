@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.Map;
 import org.paia.dispatcher.download.ProgramDownloader;
 import org.paia.dispatcher.download.Workspace;
 import org.paia.dispatcher.intake.TaskIntake;
@@ -21,6 +22,10 @@ import org.paia.dispatcher.pods.PodRenderer;
 import org.paia.dispatcher.results.ArtifactStore;
 import org.paia.dispatcher.results.ResultPublisher;
 import org.paia.dispatcher.results.RunFinisher;
+import org.apache.camel.component.kubernetes.KubernetesConfiguration;
+import org.apache.camel.component.kubernetes.cluster.KubernetesClusterService;
+import org.apache.camel.component.kubernetes.cluster.LeaseResourceType;
+import org.paia.dispatcher.schedule.Leadership;
 import org.paia.dispatcher.schedule.Scheduler;
 import org.paia.dispatcher.schedule.TaskBook;
 import org.paia.dispatcher.task.TaskParser;
@@ -33,6 +38,10 @@ import org.springframework.core.io.ResourceLoader;
 /** Wires the pipeline's beans, the ones the YAML routes call by name. */
 @Configuration(proxyBeanMethods = false)
 public class DispatcherConfiguration {
+
+    /** The label every dispatcher pod carries (the Deployment's selector). */
+    public static final String DISPATCHER_LABEL = "app.kubernetes.io/name";
+    public static final String DISPATCHER_LABEL_VALUE = "paia-dispatcher";
 
     @Bean
     Clock clock() {
@@ -138,6 +147,32 @@ public class DispatcherConfiguration {
     @Bean
     Scheduler scheduler(TaskBook book, Ledger ledger, DispatcherProperties properties, Clock clock) {
         return new Scheduler(book, ledger, properties.getMaxAttempts(), clock);
+    }
+
+    @Bean
+    KubernetesClusterService kubernetesClusterService(KubernetesClient client, DispatcherProperties properties) {
+        KubernetesConfiguration configuration = new KubernetesConfiguration();
+        configuration.setKubernetesClient(client);
+        KubernetesClusterService service = new KubernetesClusterService(configuration);
+        DispatcherProperties.LeaderElection election = properties.getKubernetes().getLeaderElection();
+        service.setId("paia-leader-election");
+        service.setLeaseResourceType(LeaseResourceType.Lease);
+        service.setKubernetesNamespace(properties.getKubernetes().getNamespace());
+        service.setKubernetesResourceName(election.getLeaseName());
+        service.setPodName(properties.getKafka().getReplicaId());
+        // Candidates are the Running and Ready pods with this label (the Deployment's pods), so the
+        // replica id must be the pod name (PAIA_KAFKA_REPLICA_ID from metadata.name in k8s/).
+        service.setClusterLabels(Map.of(DISPATCHER_LABEL, DISPATCHER_LABEL_VALUE));
+        service.setLeaseDurationMillis(election.getLeaseDuration().toMillis());
+        service.setRenewDeadlineMillis(election.getRenewDeadline().toMillis());
+        service.setRetryPeriodMillis(election.getRetryPeriod().toMillis());
+        return service;
+    }
+
+    @Bean
+    Leadership leadership(KubernetesClusterService clusterService, TaskBook book, LedgerReader reader,
+                          TransactionalWriter schedulerWriter) {
+        return new Leadership(clusterService, book, reader, schedulerWriter);
     }
 
     @Bean

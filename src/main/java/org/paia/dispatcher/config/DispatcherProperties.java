@@ -110,6 +110,7 @@ public class DispatcherProperties {
         @NotBlank private String podWorkspacePath = "/workspace";
         @NotNull private Duration activeDeadline = Duration.ofMinutes(30);
         @NotNull private Duration relistInterval = Duration.ofSeconds(30);
+        @Valid @NotNull private LeaderElection leaderElection = new LeaderElection();
 
         public String getMasterUrl() { return masterUrl; }
         public void setMasterUrl(String v) { masterUrl = v; }
@@ -125,6 +126,25 @@ public class DispatcherProperties {
         public void setActiveDeadline(Duration v) { activeDeadline = v; }
         public Duration getRelistInterval() { return relistInterval; }
         public void setRelistInterval(Duration v) { relistInterval = v; }
+        public LeaderElection getLeaderElection() { return leaderElection; }
+        public void setLeaderElection(LeaderElection v) { leaderElection = v; }
+    }
+
+    /** The scheduler's Kubernetes Lease: a standby takes over at most about lease-duration after a leader dies. */
+    public static class LeaderElection {
+        @NotBlank private String leaseName = "paia-dispatcher";
+        @NotNull private Duration leaseDuration = Duration.ofSeconds(15);
+        @NotNull private Duration renewDeadline = Duration.ofSeconds(10);
+        @NotNull private Duration retryPeriod = Duration.ofSeconds(2);
+
+        public String getLeaseName() { return leaseName; }
+        public void setLeaseName(String v) { leaseName = v; }
+        public Duration getLeaseDuration() { return leaseDuration; }
+        public void setLeaseDuration(Duration v) { leaseDuration = v; }
+        public Duration getRenewDeadline() { return renewDeadline; }
+        public void setRenewDeadline(Duration v) { renewDeadline = v; }
+        public Duration getRetryPeriod() { return retryPeriod; }
+        public void setRetryPeriod(Duration v) { retryPeriod = v; }
     }
 
     /** Bounds on task messages; anything beyond them is rejected with the limit's name. */

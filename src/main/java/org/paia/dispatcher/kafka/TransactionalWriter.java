@@ -95,6 +95,14 @@ public class TransactionalWriter implements AutoCloseable {
         }
     }
 
+    /**
+     * Initialises the producer now: any other producer with the same transactional id is fenced and
+     * its open transaction aborted before this call returns.
+     */
+    public synchronized void fence() {
+        producer();
+    }
+
     /** The fatal error that closed this writer, or null while it works. */
     public FatalDispatcherException fatalError() {
         return fatal;

@@ -38,6 +38,7 @@ public class LedgerReader implements SmartLifecycle {
     private volatile KafkaConsumer<String, byte[]> consumer;
     private volatile Thread thread;
     private volatile boolean running;
+    private volatile boolean catchUpRequested;
 
     public LedgerReader(String bootstrapServers, Map<String, String> clientProperties, String topic, TaskBook book,
                         ObjectMapper mapper) {
@@ -72,6 +73,12 @@ public class LedgerReader implements SmartLifecycle {
             long records = 0;
             long started = System.nanoTime();
             while (running) {
+                if (catchUpRequested) {
+                    catchUpRequested = false;
+                    book.markBehind();
+                    end = new HashMap<>(consumer.endOffsets(partitions));
+                    started = System.nanoTime();
+                }
                 ConsumerRecords<String, byte[]> batch = consumer.poll(Duration.ofMillis(200));
                 for (ConsumerRecord<String, byte[]> record : batch) {
                     apply(record);
@@ -107,6 +114,15 @@ public class LedgerReader implements SmartLifecycle {
             LOG.error("Unreadable ledger record at {}-{}@{} skipped: {}", record.topic(), record.partition(),
                     record.offset(), e.toString());
         }
+    }
+
+    /**
+     * Asks the reader to read to the ledger's current end before the book may act again (after a
+     * leadership change: the previous scheduler's last writes must be seen first).
+     */
+    public void catchUp() {
+        book.markBehind();
+        catchUpRequested = true;
     }
 
     @Override

@@ -26,6 +26,14 @@ public class LocalConfiguration {
         return new SimulatedNode(client, workspace, mapper, properties, pending, gameDuration);
     }
 
+    /** This replica as a Running, Ready dispatcher pod, so that it can win the scheduler's lease. */
+    @Bean
+    io.fabric8.kubernetes.api.model.Pod localReplicaPod(KubernetesClient client, DispatcherProperties properties) {
+        // created while beans are built, before Camel starts the leader election
+        return LocalReplicaPod.register(client, properties.getKubernetes().getNamespace(),
+                properties.getKafka().getReplicaId());
+    }
+
     @Bean
     @ConditionalOnProperty(name = "paia.local.seed-samples", havingValue = "true")
     ApplicationRunner samplePrograms(BlobServiceClient blobs) {

@@ -57,14 +57,15 @@ public class GameLauncher {
         ledger.record(LedgerEntry.launched(run.roomId(), run.instance(), run.attempt(), run.podName(), clock.instant()));
     }
 
-    public void createPod(GameRun run, List<Path> playerFiles) {
+    /** Creates the run's pod, or adopts it when it exists; returns the pod as the API has it now. */
+    public io.fabric8.kubernetes.api.model.Pod createPod(GameRun run, List<Path> playerFiles) {
         DispatcherProperties.Kubernetes k8s = properties.getKubernetes();
         PodRenderer.RunSpec spec = new PodRenderer.RunSpec(run.podName(), k8s.getNamespace(), run.roomId(),
                 run.instance(), run.attempt(), run.task().gameName(), game(run).getImage(), k8s.getWorkspaceClaim(),
                 k8s.getPodWorkspacePath(), workspace.podPath(workspace.runDir(run).resolve(Workspace.INPUT_FILE)),
                 workspace.podPath(workspace.outputDir(run)), playerFiles.stream().map(workspace::podPath).toList(),
                 k8s.getActiveDeadline().toSeconds());
-        pods.createOrAdopt(renderer.render(spec));
+        return pods.createOrAdopt(renderer.render(spec));
     }
 
     private DispatcherProperties.Game game(GameRun run) {

@@ -1,6 +1,7 @@
 package org.paia.dispatcher.pods;
 
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.net.HttpURLConnection;
@@ -62,8 +63,30 @@ public class PodClient {
         }
     }
 
-    public void delete(String podName) {
-        client.pods().inNamespace(namespace).withName(podName).delete();
-        LOG.info("Pod {} deleted", podName);
+    /**
+     * Removes the dispatcher's finalizer and deletes the pod: called only once the pod's outcome is
+     * on the ledger (or the pod is known to be lost or orphaned). A pod already gone is fine.
+     */
+    public void release(String podName) {
+        var pod = client.pods().inNamespace(namespace).withName(podName);
+        try {
+            Pod current = pod.get();
+            if (current == null) {
+                return;
+            }
+            if (current.getMetadata().getFinalizers() != null
+                    && current.getMetadata().getFinalizers().contains(PodNames.FINALIZER)) {
+                pod.edit(p -> new PodBuilder(p).editMetadata().removeFromFinalizers(PodNames.FINALIZER).endMetadata()
+                        .build());
+            }
+            if (current.getMetadata().getDeletionTimestamp() == null) {
+                pod.delete();
+            }
+            LOG.info("Pod {} released and deleted", podName);
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != HttpURLConnection.HTTP_NOT_FOUND) {
+                throw e;
+            }
+        }
     }
 }

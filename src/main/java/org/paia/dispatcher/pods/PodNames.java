@@ -16,6 +16,8 @@ public final class PodNames {
     public static final String INSTANCE_LABEL = "paia.io/instance";
     public static final String ATTEMPT_LABEL = "paia.io/attempt";
     public static final String ROOM_ANNOTATION = "paia.io/room-id";
+    /** Keeps a game pod from vanishing before its outcome is on the ledger (removed by the dispatcher only). */
+    public static final String FINALIZER = "paia.io/outcome-recorded";
 
     private static final Pattern LABEL_VALUE = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
     private static final int MAX_ROOM_PART = 40;

@@ -67,6 +67,12 @@ public class PodRenderer {
         Map<String, String> annotations = new LinkedHashMap<>(nullSafe(pod.getMetadata().getAnnotations()));
         annotations.put(PodNames.ROOM_ANNOTATION, run.roomId());
         pod.getMetadata().setAnnotations(annotations);
+        List<String> finalizers = new ArrayList<>(pod.getMetadata().getFinalizers() == null ? List.of()
+                : pod.getMetadata().getFinalizers());
+        if (!finalizers.contains(PodNames.FINALIZER)) {
+            finalizers.add(PodNames.FINALIZER);
+        }
+        pod.getMetadata().setFinalizers(finalizers);
 
         PodSpec spec = pod.getSpec();
         spec.setRestartPolicy("Never");

@@ -98,7 +98,7 @@ public class RunFinisher {
     }
 
     public void deletePod(FinishedRun finished) {
-        pods.delete(finished.run().podName());
+        pods.release(finished.run().podName());
         watcher.done(finished.run());
     }
 }

@@ -3,6 +3,7 @@ package org.paia.dispatcher.schedule;
 import java.time.Clock;
 import java.util.List;
 import org.apache.camel.Exchange;
+import org.paia.dispatcher.config.Headers;
 import org.paia.dispatcher.ledger.Ledger;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.ledger.Outcome;
@@ -47,7 +48,7 @@ public class Scheduler {
 
     /** The launch failed in a way a later try may mend: the instance is claimed again on a later tick. */
     public void launchFailed(Exchange exchange) {
-        GameRun run = exchange.getIn().getBody(GameRun.class);
+        GameRun run = exchange.getIn().getHeader(Headers.GAME_RUN, GameRun.class);
         Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         LOG.warn("Launch of {} failed, will try again: {}", run, cause == null ? "?" : cause.toString());
         book.release(run);
@@ -55,7 +56,7 @@ public class Scheduler {
 
     /** The launch can never succeed (e.g. the program does not exist): the instance fails for good. */
     public void launchRejected(Exchange exchange) {
-        GameRun run = exchange.getIn().getBody(GameRun.class);
+        GameRun run = exchange.getIn().getHeader(Headers.GAME_RUN, GameRun.class);
         Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         String reason = cause == null ? "launch failed" : cause.getMessage();
         LOG.warn("Launch of {} failed for good: {}", run, reason);

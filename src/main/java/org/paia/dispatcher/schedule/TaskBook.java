@@ -130,6 +130,24 @@ public class TaskBook {
         caughtUp = true;
     }
 
+    /** Until the ledger has been read to its current end again, nothing launches or completes. */
+    public void markBehind() {
+        caughtUp = false;
+    }
+
+    /**
+     * Forgets every in-memory claim (leadership changed): the new scheduler claims again from the
+     * ledger, and adopts pods that already exist for the same attempt.
+     */
+    public synchronized void resetClaims() {
+        for (OpenTask t : open.values()) {
+            t.active.clear();
+        }
+        runsByPod.clear();
+        created.clear();
+        completing.clear();
+    }
+
     public boolean isCaughtUp() {
         return caughtUp;
     }
@@ -205,6 +223,18 @@ public class TaskBook {
         }
         OpenTask t = open.get(roomId);
         return t != null && t.outcomes.containsKey(instance);
+    }
+
+    /**
+     * Whether a pod of this (room, instance, attempt) is of no use: its outcome is recorded, its task
+     * is completed or unknown, or a later attempt has been launched.
+     */
+    public synchronized boolean isStale(String roomId, int instance, int attempt) {
+        OpenTask t = open.get(roomId);
+        if (t == null || t.task == null || t.outcomes.containsKey(instance) || instance >= t.task.instances()) {
+            return true;
+        }
+        return attempt < t.attempts.getOrDefault(instance, 0);
     }
 
     /** Claims every task whose instances all have outcomes (or that became invalid) for completion. */

@@ -29,22 +29,38 @@ public final class PodOutcomes {
         Instant finished = terminated(pod).map(t -> instant(t.getFinishedAt())).orElse(null);
         Instant started = instant(status.getStartTime());
         if ("Succeeded".equals(phase)) {
-            return Optional.of(new Ended(Outcome.SUCCEEDED, null, started, finished));
+            return Optional.of(new Ended(Outcome.SUCCEEDED, null, started, finished, false));
         }
         if (!"Failed".equals(phase)) {
             return Optional.empty();
         }
         if ("DeadlineExceeded".equals(status.getReason())) {
             return Optional.of(new Ended(Outcome.TIMED_OUT, "game exceeded its deadline (activeDeadlineSeconds)",
-                    started, finished));
+                    started, finished, false));
+        }
+        if (isDisrupted(status)) {
+            return Optional.of(new Ended(Outcome.FAILED, "pod disrupted by the platform: "
+                    + (status.getReason() == null ? "DisruptionTarget" : status.getReason()), started, finished, true));
         }
         String reason = terminated(pod)
                 .map(t -> "game exited with code " + t.getExitCode()
                         + (t.getReason() == null ? "" : " (" + t.getReason() + ")"))
                 .orElseGet(() -> "pod failed" + (status.getReason() == null ? "" : ": " + status.getReason())
                         + (status.getMessage() == null ? "" : " - " + status.getMessage()));
-        return Optional.of(new Ended(Outcome.FAILED, reason, started, finished));
+        return Optional.of(new Ended(Outcome.FAILED, reason, started, finished, false));
     }
+
+    /** Eviction, node loss or shutdown, preemption: the platform's fault, not the game's. */
+    static boolean isDisrupted(PodStatus status) {
+        if (status.getReason() != null && PLATFORM_REASONS.contains(status.getReason())) {
+            return true;
+        }
+        return status.getConditions() != null && status.getConditions().stream()
+                .anyMatch(c -> "DisruptionTarget".equals(c.getType()) && "True".equals(c.getStatus()));
+    }
+
+    private static final java.util.Set<String> PLATFORM_REASONS =
+            java.util.Set.of("Evicted", "NodeLost", "Shutdown", "NodeShutdown", "Terminated", "Preempting");
 
     private static Optional<ContainerStateTerminated> terminated(Pod pod) {
         if (pod.getStatus().getContainerStatuses() == null) {
@@ -69,7 +85,11 @@ public final class PodOutcomes {
         }
     }
 
-    /** How and when a pod ended. */
-    public record Ended(Outcome outcome, String reason, Instant startedAt, Instant finishedAt) {
+    /**
+     * How and when a pod ended.
+     *
+     * @param platform the platform ended it (eviction, node loss): the instance is retried, not failed
+     */
+    public record Ended(Outcome outcome, String reason, Instant startedAt, Instant finishedAt, boolean platform) {
     }
 }

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.camel.Exchange;
 import org.paia.dispatcher.pods.PodClient;
 import org.paia.dispatcher.pods.PodNames;
 import org.paia.dispatcher.schedule.GameRun;
@@ -16,8 +17,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Turns pod events — from the watch and from the periodic relist alike — into finished runs.
- * Both sources see the same pod end, so a run is claimed once here ({@link #finishing}) and
- * handed on only by whichever event claims it first.
+ * Both sources see the same pod end, so a run is claimed once here ({@link #finishing}) and handed
+ * on only by whichever event claims it first.
+ *
+ * <p>A game pod carries the dispatcher's finalizer, so a pod deleted by someone else (a node
+ * scale-down, a manual delete) stays visible with a deletion timestamp until we let it go: such a
+ * pod, and one the platform evicted, is a lost attempt — the instance is retried, never counted.
  */
 public class RunWatcher {
 
@@ -34,7 +39,7 @@ public class RunWatcher {
     }
 
     /**
-     * One pod event ({@code ADDED}, {@code MODIFIED}, {@code DELETED}, or a relisted pod).
+     * One pod event ({@code ADDED}, {@code MODIFIED}, {@code DELETED}, a relisted or adopted pod).
      *
      * @return the finished run to record, or null when there is nothing to do
      */
@@ -44,11 +49,12 @@ public class RunWatcher {
         }
         String name = pod.getMetadata().getName();
         Optional<GameRun> run = book.runOfPod(name);
-        if (run.isEmpty()) {
+        if (run.isEmpty() || finishing.contains(name)) {
             return null;
         }
         Optional<PodOutcomes.Ended> ended = PodOutcomes.ended(pod);
-        if (ended.isPresent()) {
+        boolean deleted = pod.getMetadata().getDeletionTimestamp() != null || "DELETED".equals(action);
+        if (ended.isPresent() && !ended.get().platform() && !(deleted && ended.get().outcome() != org.paia.dispatcher.ledger.Outcome.SUCCEEDED)) {
             if (!finishing.add(name)) {
                 return null;
             }
@@ -56,26 +62,31 @@ public class RunWatcher {
             LOG.info("Pod {} ended: {}{}", name, e.outcome(), e.reason() == null ? "" : " - " + e.reason());
             return new FinishedRun(run.get(), e.outcome(), e.reason(), e.startedAt(), e.finishedAt(), Map.of(), null);
         }
-        if ("DELETED".equals(action) && !finishing.contains(name)) {
+        if (ended.isPresent() && ended.get().platform()) {
+            lost(run.get(), ended.get().reason());
+        } else if (deleted) {
             lost(run.get(), "deleted before it ended");
         }
         return null;
     }
 
     /**
-     * Called with a full listing of game pods (the {@code pod-relist} route): deletes leftovers whose
-     * outcome is recorded, marks runs whose pod is gone as lost, and returns the listing so that each
-     * pod is then handled like a watch event — whatever the watch missed is caught here.
+     * Called with a full listing of game pods (the {@code pod-relist} route): releases pods that
+     * belong to no open run, marks runs whose pod is gone as lost, and returns the listing so that
+     * each pod is then handled like a watch event — whatever the watch missed is caught here.
      */
     public List<Pod> reconcile(List<Pod> listed) {
+        if (!book.isCaughtUp()) {
+            return List.of();
+        }
         collectLeftovers(listed);
         missing(listed, book.createdRuns());
         return listed;
     }
 
     /**
-     * A created run whose pod is absent from two listings in a row (a listing may race with the
-     * pod's creation) is lost.
+     * A created run whose pod is absent from two listings in a row (a listing may race with the pod's
+     * creation) is lost. With the finalizer this takes a forced removal, but it must not strand a run.
      */
     void missing(List<Pod> listed, List<GameRun> launched) {
         Set<String> present = new HashSet<>();
@@ -95,51 +106,47 @@ public class RunWatcher {
         if (book.isRecorded(run.roomId(), run.instance())) {
             return;
         }
-        LOG.warn("Pod {} {} before its outcome was recorded; the instance will be retried", run.podName(), how);
+        LOG.warn("Pod {} lost ({}) before its outcome was recorded: platform failure, the instance will be retried",
+                run.podName(), how);
         book.podLost(run);
+        pods.release(run.podName());
     }
 
-    /** The run's outcome is recorded and its pod deleted: forget the claim. */
+    /** The run's outcome is recorded and its pod released: forget the claim. */
     public void done(GameRun run) {
         finishing.remove(run.podName());
     }
 
-    /** Whether a listed pod belongs to the dispatcher. */
-    public static boolean isGamePod(Pod pod) {
-        return pod.getMetadata() != null && pod.getMetadata().getLabels() != null
-                && PodNames.MANAGED_BY.equals(pod.getMetadata().getLabels().get(PodNames.MANAGED_BY_LABEL));
-    }
-
     /** Finishing failed (storage or ledger unreachable): the next event or relist of the pod tries again. */
-    public void finishFailed(org.apache.camel.Exchange exchange) {
+    public void finishFailed(Exchange exchange) {
         FinishedRun finished = exchange.getIn().getBody(FinishedRun.class);
-        Exception cause = exchange.getProperty(org.apache.camel.Exchange.EXCEPTION_CAUGHT, Exception.class);
+        Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         LOG.warn("Finishing {} failed, will try again on the next relist: {}", finished.run(),
                 cause == null ? "?" : cause.toString());
         finishing.remove(finished.run().podName());
     }
 
-    /** Deletes pods that ended and whose outcome is already recorded (left over by an interrupted finish). */
+    /**
+     * Releases pods that no open run will adopt: their outcome is already recorded (an interrupted
+     * finish), their task is unknown or completed (an orphan), or they belong to an older attempt.
+     */
     void collectLeftovers(List<Pod> listed) {
         for (Pod pod : listed) {
             String name = pod.getMetadata().getName();
-            if (book.runOfPod(name).isEmpty() && PodOutcomes.ended(pod).isPresent() && recorded(pod)) {
-                pods.delete(name);
+            if (book.runOfPod(name).isPresent() || finishing.contains(name)) {
+                continue;
+            }
+            Map<String, String> annotations = pod.getMetadata().getAnnotations();
+            Map<String, String> labels = pod.getMetadata().getLabels();
+            String room = annotations == null ? null : annotations.get(PodNames.ROOM_ANNOTATION);
+            String instance = labels == null ? null : labels.get(PodNames.INSTANCE_LABEL);
+            String attempt = labels == null ? null : labels.get(PodNames.ATTEMPT_LABEL);
+            boolean readable = room != null && instance != null && attempt != null
+                    && instance.matches("\\d{1,9}") && attempt.matches("\\d{1,9}");
+            if (!readable || book.isStale(room, Integer.parseInt(instance), Integer.parseInt(attempt))) {
+                LOG.info("Pod {} belongs to no open run: released", name);
+                pods.release(name);
             }
         }
-    }
-
-    private boolean recorded(Pod pod) {
-        Map<String, String> annotations = pod.getMetadata().getAnnotations();
-        Map<String, String> labels = pod.getMetadata().getLabels();
-        if (annotations == null || labels == null) {
-            return false;
-        }
-        String room = annotations.get(PodNames.ROOM_ANNOTATION);
-        String instance = labels.get(PodNames.INSTANCE_LABEL);
-        if (room == null || instance == null || !instance.matches("\\d{1,9}")) {
-            return false;
-        }
-        return book.isRecorded(room, Integer.parseInt(instance));
     }
 }
