@@ -83,7 +83,7 @@ public class TransactionalWriter implements AutoCloseable {
         } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException
                  | UnsupportedVersionException | InvalidPidMappingException | IllegalStateException e) {
             throw fail("transactional producer " + transactionalId + " cannot continue: " + e.getClass().getSimpleName(), e);
-        } catch (KafkaException e) {
+        } catch (KafkaException | IllegalArgumentException e) {
             LOG.warn("Aborting transaction of {}: {}", transactionalId, e.toString());
             try {
                 p.abortTransaction();
