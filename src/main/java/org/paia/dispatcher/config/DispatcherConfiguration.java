@@ -9,7 +9,12 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.Map;
+import org.apache.camel.CamelContext;
 import org.paia.dispatcher.download.ProgramDownloader;
+import org.paia.dispatcher.failures.DispatcherHealthChecks;
+import org.paia.dispatcher.failures.FatalErrors;
+import org.paia.dispatcher.failures.Failures;
+import org.paia.dispatcher.failures.IntakeProgress;
 import org.paia.dispatcher.download.Workspace;
 import org.paia.dispatcher.intake.TaskIntake;
 import org.paia.dispatcher.kafka.TransactionalCommitFactory;
@@ -173,6 +178,39 @@ public class DispatcherConfiguration {
     Leadership leadership(KubernetesClusterService clusterService, TaskBook book, LedgerReader reader,
                           TransactionalWriter schedulerWriter) {
         return new Leadership(clusterService, book, reader, schedulerWriter);
+    }
+
+    @Bean
+    Failures failures() {
+        return new Failures();
+    }
+
+    @Bean
+    FatalErrors fatalErrors(CamelContext camel) {
+        return new FatalErrors(camel);
+    }
+
+    @Bean(destroyMethod = "close")
+    IntakeProgress intakeProgress(DispatcherProperties properties, Clock clock) {
+        DispatcherProperties.Kafka kafka = properties.getKafka();
+        return new IntakeProgress(kafka.getBootstrapServers(), kafka.getClientProperties(), kafka.getGroupId(),
+                "paia-intake-" + kafka.getReplicaId(), properties.getHealth().getStallTimeout(), clock);
+    }
+
+    @Bean
+    DispatcherHealthChecks.Liveness livenessCheck(FatalErrors fatalErrors, TransactionalWriter intakeWriter,
+                                                  TransactionalWriter schedulerWriter, IntakeProgress progress) {
+        return new DispatcherHealthChecks.Liveness(fatalErrors, intakeWriter, schedulerWriter, progress);
+    }
+
+    @Bean
+    DispatcherHealthChecks.Storage storageCheck(BlobServiceClient blobs) {
+        return new DispatcherHealthChecks.Storage(blobs);
+    }
+
+    @Bean
+    DispatcherHealthChecks.KubernetesApi kubernetesApiCheck(KubernetesClient client, DispatcherProperties properties) {
+        return new DispatcherHealthChecks.KubernetesApi(client, properties.getKubernetes().getNamespace());
     }
 
     @Bean

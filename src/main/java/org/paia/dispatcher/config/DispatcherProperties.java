@@ -27,6 +27,7 @@ public class DispatcherProperties {
     @Valid @NotNull private Limits limits = new Limits();
     @Valid @NotNull private Retry retry = new Retry();
     @Valid @NotNull private SchedulerSettings scheduler = new SchedulerSettings();
+    @Valid @NotNull private Health health = new Health();
 
     /** The shared volume as this process sees it (mounted from the same PVC as the game pods). */
     @NotNull private Path workspace;
@@ -181,6 +182,14 @@ public class DispatcherProperties {
         public void setMaxDelayMs(long v) { maxDelayMs = v; }
     }
 
+    public static class Health {
+        /** Liveness fails when an assigned task partition has lag and no commit for this long. */
+        @NotNull private Duration stallTimeout = Duration.ofMinutes(5);
+
+        public Duration getStallTimeout() { return stallTimeout; }
+        public void setStallTimeout(Duration v) { stallTimeout = v; }
+    }
+
     public static class SchedulerSettings {
         /** Milliseconds between scheduling passes (launches and completions). */
         @Min(10) private long tick = 250;
@@ -208,6 +217,8 @@ public class DispatcherProperties {
     public void setKubernetes(Kubernetes v) { kubernetes = v; }
     public Limits getLimits() { return limits; }
     public void setLimits(Limits v) { limits = v; }
+    public Health getHealth() { return health; }
+    public void setHealth(Health v) { health = v; }
     public Retry getRetry() { return retry; }
     public void setRetry(Retry v) { retry = v; }
     public SchedulerSettings getScheduler() { return scheduler; }

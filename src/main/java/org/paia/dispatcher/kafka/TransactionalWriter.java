@@ -11,9 +11,11 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.InvalidPidMappingException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -27,14 +29,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Camel's {@code transacted=true} cannot do this (it never calls
  * {@code sendOffsetsToTransaction}), and it closes its producer for good after any
- * {@code KafkaException}. Here an abortable failure aborts and is rethrown (the caller rewinds and
- * processes the record again); a fatal one (fenced, unauthorised, unsupported) closes the producer
- * and is rethrown as {@link FatalDispatcherException}. Calls are serialised: a transactional
+ * {@code KafkaException}. Here a commit that times out is repeated; an abortable failure aborts and
+ * is rethrown (the caller rewinds and processes the record again); a fatal one (fenced, unauthorised,
+ * unsupported) closes the producer and is rethrown as {@link FatalDispatcherException}. Calls are serialised: a transactional
  * producer carries one transaction at a time.
  */
 public class TransactionalWriter implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(TransactionalWriter.class);
+    private static final int COMMIT_ATTEMPTS = 4;
 
     private final String transactionalId;
     private final Properties config;
@@ -52,6 +55,8 @@ public class TransactionalWriter implements AutoCloseable {
         config.put(ProducerConfig.CLIENT_ID_CONFIG, transactionalId);
         config.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "60000");
         config.putIfAbsent(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "120000");
+        // Bounds how long a call blocks on an unreachable broker (the route thread waits meanwhile).
+        config.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, "15000");
         config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     }
@@ -79,19 +84,59 @@ public class TransactionalWriter implements AutoCloseable {
                         Map.of(consumed.partition(), new OffsetAndMetadata(consumed.nextOffset())),
                         consumed.groupMetadata());
             }
-            p.commitTransaction();
+            commit(p);
         } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException
                  | UnsupportedVersionException | InvalidPidMappingException | IllegalStateException e) {
             throw fail("transactional producer " + transactionalId + " cannot continue: " + e.getClass().getSimpleName(), e);
         } catch (KafkaException | IllegalArgumentException e) {
             LOG.warn("Aborting transaction of {}: {}", transactionalId, e.toString());
-            try {
-                p.abortTransaction();
-            } catch (KafkaException abortFailure) {
-                e.addSuppressed(abortFailure);
-                throw fail("transactional producer " + transactionalId + " could not abort", e);
-            }
+            abortOrReset(p, e);
             throw e;
+        }
+    }
+
+    /**
+     * A commit that timed out may be repeated: the producer remembers the pending result (Kafka's
+     * documented retry for {@code TimeoutException}); a broker that is back within a few tries commits.
+     */
+    private void commit(Producer<String, byte[]> p) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                p.commitTransaction();
+                return;
+            } catch (TimeoutException | InterruptException e) {
+                if (attempt >= COMMIT_ATTEMPTS) {
+                    throw e;
+                }
+                LOG.warn("Commit of {} timed out (attempt {} of {}), repeating it", transactionalId, attempt,
+                        COMMIT_ATTEMPTS);
+            }
+        }
+    }
+
+    /**
+     * Aborts the failed transaction. If even the abort fails (the broker is unreachable), the producer
+     * is dropped: the next write starts a new one, whose {@code initTransactions} aborts what this one
+     * left open. Only fencing and authorisation errors are fatal.
+     */
+    private void abortOrReset(Producer<String, byte[]> p, RuntimeException cause) {
+        try {
+            p.abortTransaction();
+        } catch (ProducerFencedException | AuthorizationException | UnsupportedVersionException e) {
+            cause.addSuppressed(e);
+            throw fail("transactional producer " + transactionalId + " could not abort", cause);
+        } catch (RuntimeException e) {
+            cause.addSuppressed(e);
+            LOG.warn("Abort of {} failed ({}); the producer is recreated on the next write", transactionalId,
+                    e.toString());
+            reset();
+        }
+    }
+
+    private void reset() {
+        Producer<String, byte[]> old = producer.getAndSet(null);
+        if (old != null) {
+            old.close(java.time.Duration.ZERO);
         }
     }
 
@@ -115,8 +160,17 @@ public class TransactionalWriter implements AutoCloseable {
         Producer<String, byte[]> p = producer.get();
         if (p == null) {
             p = new KafkaProducer<>(config);
-            // initTransactions fences any older producer with our id and aborts its open transaction.
-            p.initTransactions();
+            try {
+                // initTransactions fences any older producer with our id and aborts its open transaction.
+                p.initTransactions();
+            } catch (ProducerFencedException | AuthorizationException | UnsupportedVersionException e) {
+                p.close(java.time.Duration.ZERO);
+                throw fail("transactional producer " + transactionalId + " cannot start: "
+                        + e.getClass().getSimpleName(), e);
+            } catch (RuntimeException e) {
+                p.close(java.time.Duration.ZERO); // broker unreachable: the next write tries again
+                throw e;
+            }
             producer.set(p);
         }
         return p;

@@ -83,6 +83,11 @@ public final class AzuriteProcess {
         }
     }
 
+    /** Stops Azurite (in memory: its data is gone). */
+    public void stop() {
+        stop(process);
+    }
+
     private static void stop(Process process) {
         process.descendants().forEach(ProcessHandle::destroy);
         process.destroy();

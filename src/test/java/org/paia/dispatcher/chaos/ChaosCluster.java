@@ -1,0 +1,250 @@
+package org.paia.dispatcher.chaos;
+
+import com.azure.core.util.BinaryData;
+import com.azure.storage.blob.BlobContainerClient;
+import com.azure.storage.blob.BlobServiceClient;
+import com.azure.storage.blob.BlobServiceClientBuilder;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.paia.dispatcher.config.DispatcherProperties;
+import org.paia.dispatcher.config.TopicSetup;
+import org.paia.dispatcher.download.Workspace;
+import org.paia.dispatcher.local.AzuriteProcess;
+import org.paia.dispatcher.local.LocalReplicaPod;
+import org.paia.dispatcher.local.LocalServers;
+import org.paia.dispatcher.local.SimulatedNode;
+import org.paia.dispatcher.pods.PodNames;
+import org.paia.dispatcher.support.ResultCollector;
+
+/**
+ * Everything a dispatcher process needs, hosted by the test: a Kafka broker process, Azurite, the
+ * Kubernetes API server in CRUD mode, the simulated GPU node, and a watch on game pods that checks,
+ * on every pod event, that no instance ever has two live pods.
+ */
+final class ChaosCluster implements AutoCloseable {
+
+    static final String NAMESPACE = "paia";
+    static final String PROGRAM = "user-1/kart_3d/chaos";
+    /** Held so that the level sticks (java.util.logging keeps loggers weakly). */
+    private static final java.util.logging.Logger MOCK_SERVER_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+
+    private final Path dir;
+    private final ExternalKafka kafka;
+    private final AzuriteProcess azurite;
+    private final KubernetesMockServer kubernetesServer;
+    private final KubernetesClient kubernetes;
+    private final SimulatedNode node;
+    private final SharedIndexInformer<Pod> podMonitor;
+    private final List<String> violations = new CopyOnWriteArrayList<>();
+    private final Map<String, Pod> pods = new ConcurrentHashMap<>();
+    private final KafkaProducer<String, byte[]> producer;
+
+    ChaosCluster(String name) throws Exception {
+        dir = Path.of("target", "chaos", name + "-" + System.currentTimeMillis()).toAbsolutePath();
+        MOCK_SERVER_LOG.setLevel(java.util.logging.Level.WARNING);
+        Files.createDirectories(workspace());
+        kafka = new ExternalKafka(dir.resolve("kafka"));
+        kafka.start();
+        // Topics exist before any dispatcher runs, as an operator would create them.
+        DispatcherProperties.Kafka topics = new DispatcherProperties.Kafka();
+        topics.setBootstrapServers(bootstrapServers());
+        new TopicSetup(topics).createMissingTopics();
+        azurite = AzuriteProcess.start(Path.of("."), dir.resolve("azurite"), 0);
+        kubernetesServer = new KubernetesMockServer(new Context(Serialization.jsonMapper()), new MockWebServer(),
+                new HashMap<>(), new KubernetesCrudDispatcher(), false);
+        kubernetesServer.init(InetAddress.getByName("127.0.0.1"), 0);
+        kubernetes = new KubernetesClientBuilder().withConfig(new ConfigBuilder().withMasterUrl(kubernetesUrl())
+                .withNamespace(NAMESPACE).build()).build();
+
+        DispatcherProperties properties = new DispatcherProperties();
+        properties.getKubernetes().setNamespace(NAMESPACE);
+        ObjectMapper mapper = new ObjectMapper();
+        node = new SimulatedNode(kubernetes, new Workspace(workspace(), "/workspace", mapper), mapper, properties,
+                Duration.ofMillis(100), Duration.ofMillis(400));
+        node.start();
+        podMonitor = kubernetes.pods().inNamespace(NAMESPACE)
+                .withLabel(PodNames.MANAGED_BY_LABEL, PodNames.MANAGED_BY).inform(new ResourceEventHandler<>() {
+                    @Override
+                    public void onAdd(Pod pod) {
+                        check(pod);
+                    }
+
+                    @Override
+                    public void onUpdate(Pod oldPod, Pod newPod) {
+                        check(newPod);
+                    }
+
+                    @Override
+                    public void onDelete(Pod pod, boolean unknown) {
+                        pods.remove(pod.getMetadata().getName());
+                    }
+                }, 0);
+
+        BlobServiceClient blobs = new BlobServiceClientBuilder().connectionString(storageConnectionString()).buildClient();
+        BlobContainerClient container = blobs.getBlobContainerClient("user-1");
+        container.createIfNotExists();
+        container.getBlobClient("kart_3d/chaos/ml_play.py").upload(BinaryData.fromString("class MLPlay: pass\n"), true);
+
+        Properties config = new Properties();
+        config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "300000");
+        producer = new KafkaProducer<>(config);
+    }
+
+    /** Never two live (not ended, not being deleted) pods for one (room, instance). */
+    private synchronized void check(Pod pod) {
+        pods.put(pod.getMetadata().getName(), pod);
+        String room = pod.getMetadata().getLabels().get(PodNames.ROOM_LABEL);
+        String instance = pod.getMetadata().getLabels().get(PodNames.INSTANCE_LABEL);
+        List<String> live = pods.values().stream()
+                .filter(p -> room.equals(p.getMetadata().getLabels().get(PodNames.ROOM_LABEL))
+                        && instance.equals(p.getMetadata().getLabels().get(PodNames.INSTANCE_LABEL)))
+                .filter(ChaosCluster::isLive).map(p -> p.getMetadata().getName()).toList();
+        if (live.size() > 1) {
+            violations.add("two live pods for " + room + "/" + instance + ": " + live);
+        }
+    }
+
+    private static boolean isLive(Pod pod) {
+        String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+        return pod.getMetadata().getDeletionTimestamp() == null
+                && !"Succeeded".equals(phase) && !"Failed".equals(phase);
+    }
+
+    List<String> violations() {
+        return List.copyOf(violations);
+    }
+
+    /** Registers a dispatcher replica as a Running, Ready pod of the Deployment (leader election candidates). */
+    void registerReplica(String replicaId) {
+        LocalReplicaPod.register(kubernetes, NAMESPACE, replicaId);
+    }
+
+    /**
+     * What kubelet does when a replica's container dies: its pod stops being Ready. Camel's leader
+     * election considers Ready pods only, so this is what lets a standby take the lease.
+     */
+    void markReplicaDown(String replicaId) {
+        kubernetes.pods().inNamespace(NAMESPACE).withName(replicaId).editStatus(p -> new io.fabric8.kubernetes.api.model.PodBuilder(p)
+                .editStatus().withConditions(new io.fabric8.kubernetes.api.model.PodConditionBuilder()
+                        .withType("Ready").withStatus("False").build()).endStatus().build());
+    }
+
+    String leader() {
+        var lease = kubernetes.leases().inNamespace(NAMESPACE).withName("paia-dispatcher-scheduler").get();
+        return lease == null || lease.getSpec() == null ? null : lease.getSpec().getHolderIdentity();
+    }
+
+    void publishTask(String roomId) {
+        String task = """
+                {"type": "game_cmd", "data": {"category": "3D", "game_id": 7, "game_name": "kart_3d",
+                 "room_id": "%s", "game_param": {"is_pickup": "true", "pickup_map": "1", "user_num": 1},
+                 "plug_in_data": [], "programs": [{"url": "%s/%s", "code_name": "chaos_player"}],
+                 "ws_uri": "ws://webservice/ws/game_server/room/%s?token=chaos-token"}}
+                """.formatted(roomId, accountUrl(), PROGRAM, roomId);
+        producer.send(new ProducerRecord<>("paia.game.tasks", roomId, task.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    void flush() {
+        producer.flush();
+    }
+
+    List<Pod> gamePods() {
+        return kubernetes.pods().inNamespace(NAMESPACE).withLabel(PodNames.MANAGED_BY_LABEL, PodNames.MANAGED_BY)
+                .list().getItems();
+    }
+
+    ResultCollector collectResults() {
+        return new ResultCollector(bootstrapServers(), "paia.game.results");
+    }
+
+    ExternalKafka kafka() {
+        return kafka;
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    Path workspace() {
+        return dir.resolve("workspace");
+    }
+
+    String bootstrapServers() {
+        return kafka.bootstrapServers();
+    }
+
+    String kubernetesUrl() {
+        return "http://127.0.0.1:" + kubernetesServer.getPort();
+    }
+
+    String accountUrl() {
+        return "http://127.0.0.1:" + azurite.port() + "/" + LocalServers.AZURITE_ACCOUNT;
+    }
+
+    String storageConnectionString() {
+        return "DefaultEndpointsProtocol=http;AccountName=" + LocalServers.AZURITE_ACCOUNT + ";AccountKey="
+                + LocalServers.AZURITE_KEY + ";BlobEndpoint=" + accountUrl() + ";";
+    }
+
+    static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    static Path dispatcherJar() throws IOException {
+        try (Stream<Path> files = Files.list(Path.of("target"))) {
+            return files.filter(p -> p.getFileName().toString().matches("paia-dispatcher-.*\\.jar"))
+                    .findFirst().orElseThrow(() -> new IllegalStateException(
+                            "no dispatcher jar in target/: chaos tests run after 'package' (./mvnw verify)"))
+                    .toAbsolutePath();
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            return socket.getLocalPort();
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        producer.close(Duration.ofSeconds(5));
+        podMonitor.close();
+        node.stop();
+        kubernetes.close();
+        kubernetesServer.destroy();
+        kafka.close();
+        azurite.stop();
+    }
+}

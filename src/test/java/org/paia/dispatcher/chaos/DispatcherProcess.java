@@ -1,0 +1,123 @@
+package org.paia.dispatcher.chaos;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The dispatcher as its own JVM — the built jar in the cluster profile, pointed at the test's
+ * servers — so that a test can kill it for real ({@code kill -9}).
+ */
+final class DispatcherProcess {
+
+    private final String replicaId;
+    private final Path log;
+    private final Process process;
+
+    private DispatcherProcess(String replicaId, Path log, Process process) {
+        this.replicaId = replicaId;
+        this.log = log;
+        this.process = process;
+    }
+
+    static DispatcherProcess start(ChaosCluster cluster, String replicaId, int run) throws IOException {
+        Path dir = cluster.dir().resolve("dispatchers");
+        Files.createDirectories(dir.resolve("tmp"));
+        Path log = dir.resolve(replicaId + "-" + run + ".log");
+        List<String> command = new ArrayList<>(List.of(ChaosCluster.java(), "-Xmx512m", "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=" + dir.resolve("tmp"),
+                "-jar", ChaosCluster.dispatcherJar().toString(),
+                "--spring.profiles.active=cluster",
+                "--server.port=0",
+                "--paia.kafka.bootstrap-servers=" + cluster.bootstrapServers(),
+                "--paia.kafka.replica-id=" + replicaId,
+                "--paia.kubernetes.master-url=" + cluster.kubernetesUrl(),
+                "--paia.workspace=" + cluster.workspace(),
+                "--paia.kubernetes.relist-interval=1s",
+                "--paia.kubernetes.leader-election.lease-duration=3s",
+                "--paia.kubernetes.leader-election.renew-deadline=2s",
+                "--paia.kubernetes.leader-election.retry-period=300ms",
+                "--paia.scheduler.tick=100",
+                "--paia.retry.max-redeliveries=2",
+                "--paia.retry.initial-delay-ms=100",
+                "--paia.retry.max-delay-ms=500",
+                "--logging.level.root=WARN",
+                "--logging.level.org.paia=INFO"));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        // The storage key goes through the environment, as a Secret would, never on the command line.
+        builder.environment().putAll(Map.of("PAIA_STORAGE_CONNECTION_STRING", cluster.storageConnectionString()));
+        return new DispatcherProcess(replicaId, log, builder.start());
+    }
+
+    String replicaId() {
+        return replicaId;
+    }
+
+    DispatcherProcess awaitStarted() {
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            if (!process.isAlive()) {
+                throw new AssertionError(replicaId + " exited with " + process.exitValue() + ":\n" + tail(40));
+            }
+            return logText().contains("Started DispatcherApplication");
+        });
+        return this;
+    }
+
+    boolean logContains(String text) {
+        return logText().contains(text);
+    }
+
+    /** kill -9: no shutdown hook, no flush, no goodbye. Returns the last thing it logged. */
+    String kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+        return lastStage();
+    }
+
+    void stop() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor();
+        }
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** What the dispatcher was doing last: the message of its last INFO/WARN line from our code. */
+    String lastStage() {
+        String[] lines = logText().split("\n");
+        for (int i = lines.length - 1; i >= 0; i--) {
+            String line = lines[i];
+            int at = line.indexOf(" : ");
+            if (at > 0 && line.contains("org.paia") || at > 0 && line.contains("o.p.d.")) {
+                String message = line.substring(at + 3);
+                return message.replaceAll("[0-9a-f]{8}-[0-9a-f-]{27,}", "<room>").replaceAll("\\d+", "N");
+            }
+        }
+        return "starting";
+    }
+
+    String tail(int n) {
+        String[] lines = logText().split("\n");
+        return String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - n), lines.length));
+    }
+
+    private String logText() {
+        try {
+            return Files.readString(log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+}
