@@ -108,9 +108,9 @@ public class DispatcherConfiguration {
 
     @Bean
     TaskIntake taskIntake(TaskParser parser, TransactionalWriter intakeWriter, Ledger ledger, ObjectMapper mapper,
-                          DispatcherProperties properties, Clock clock) {
+                          DispatcherProperties properties, Clock clock, TaskBook book) {
         return new TaskIntake(parser, intakeWriter, ledger, mapper, properties.getKafka().getResultTopic(),
-                properties.getKafka().getDeadLetterTopic(), clock);
+                properties.getKafka().getDeadLetterTopic(), clock, book);
     }
 
     @Bean

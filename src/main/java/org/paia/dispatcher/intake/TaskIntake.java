@@ -5,7 +5,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.apache.camel.component.kafka.KafkaConstants;
@@ -16,6 +20,7 @@ import org.paia.dispatcher.kafka.TransactionalWriter;
 import org.paia.dispatcher.ledger.Ledger;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.results.ResultMessage;
+import org.paia.dispatcher.schedule.TaskBook;
 import org.paia.dispatcher.task.GameTask;
 import org.paia.dispatcher.task.TaskParser;
 import org.paia.dispatcher.task.TaskRejectedException;
@@ -38,9 +43,16 @@ public class TaskIntake implements Processor {
     private final String resultTopic;
     private final String deadLetterTopic;
     private final Clock clock;
+    private final TaskBook book;
+    private final Set<String> recentlyAccepted = Collections.synchronizedSet(Collections.newSetFromMap(new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > 10_000;
+        }
+    }));
 
     public TaskIntake(TaskParser parser, TransactionalWriter writer, Ledger ledgerFormat, ObjectMapper mapper,
-                      String resultTopic, String deadLetterTopic, Clock clock) {
+                      String resultTopic, String deadLetterTopic, Clock clock, TaskBook book) {
         this.parser = parser;
         this.writer = writer;
         this.ledgerFormat = ledgerFormat;
@@ -48,6 +60,7 @@ public class TaskIntake implements Processor {
         this.resultTopic = resultTopic;
         this.deadLetterTopic = deadLetterTopic;
         this.clock = clock;
+        this.book = book;
     }
 
     @Override
@@ -61,6 +74,7 @@ public class TaskIntake implements Processor {
         List<ProducerRecord<String, byte[]>> records;
         try {
             GameTask task = parser.parse(raw);
+            rejectDuplicate(task.roomId());
             records = List.of(ledgerFormat.toRecord(LedgerEntry.accepted(task.roomId(), task.data(), clock.instant())));
             exchange.getIn().setHeader(Headers.ROOM_ID, task.roomId());
             exchange.getIn().setHeader(Headers.INTAKE_VERDICT, "accepted");
@@ -73,6 +87,21 @@ public class TaskIntake implements Processor {
                     consumed.partition().partition(), consumed.offset(), rejected.roomId(), rejected.getMessage());
         }
         writer.write(records, consumed);
+        if ("accepted".equals(exchange.getIn().getHeader(Headers.INTAKE_VERDICT))) {
+            recentlyAccepted.add(exchange.getIn().getHeader(Headers.ROOM_ID, String.class));
+        }
+    }
+
+    /**
+     * A room gets one task. Known rooms come from the ledger (as far as this replica has read it) and
+     * from this intake's own recent acceptances, which the ledger reader may not have seen yet. Should a
+     * duplicate slip through anyway (a rebalance right after the first acceptance), the scheduler
+     * ignores the second acceptance: the room still gets exactly one run and one result.
+     */
+    private void rejectDuplicate(String roomId) {
+        if (book.isKnown(roomId) || recentlyAccepted.contains(roomId)) {
+            throw new TaskRejectedException("duplicate task: room_id " + roomId + " already has a task", roomId);
+        }
     }
 
     private List<ProducerRecord<String, byte[]>> rejection(byte[] raw, String key, ConsumedOffset consumed,

@@ -114,7 +114,7 @@ public class TaskBook {
     private void accept(LedgerEntry e) {
         String room = e.roomId();
         if (completed.contains(room) || open.containsKey(room)) {
-            LOG.debug("Ledger: task {} already known, acceptance record ignored", room);
+            LOG.warn("Ledger: a second acceptance of room {} ignored (duplicate task); the first one runs", room);
             return;
         }
         try {
@@ -123,6 +123,11 @@ public class TaskBook {
             LOG.warn("Accepted task {} is no longer valid under the current configuration: {}", room, ex.getMessage());
             open.put(room, new OpenTask(room, null, e.at(), ex.getMessage()));
         }
+    }
+
+    /** Whether a task with this room id is on the ledger already (open or completed). */
+    public synchronized boolean isKnown(String roomId) {
+        return open.containsKey(roomId) || completed.contains(roomId);
     }
 
     /** Marks the ledger as read to its end: from now on the book may launch and complete. */

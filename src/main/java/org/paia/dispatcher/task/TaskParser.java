@@ -61,8 +61,9 @@ public class TaskParser {
         try {
             root = mapper.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new TaskRejectedException("malformed JSON at line " + e.getLocation().getLineNr()
-                    + " column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage(), null);
+            String where = e.getLocation() == null ? ""
+                    : " at line " + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr();
+            throw new TaskRejectedException("malformed JSON" + where + ": " + e.getOriginalMessage(), null);
         }
         if (root == null || !root.isObject()) {
             throw new TaskRejectedException("message is not a JSON object", null);
