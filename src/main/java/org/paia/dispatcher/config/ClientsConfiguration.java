@@ -25,6 +25,9 @@ public class ClientsConfiguration {
                 ? new ConfigBuilder(Config.autoConfigure(null)).withNamespace(k8s.getNamespace()).build()
                 : new ConfigBuilder().withMasterUrl(k8s.getMasterUrl()).withNamespace(k8s.getNamespace())
                         .withTrustCerts(true).build();
+        // Retries are Camel's (redelivery policies from paia.retry.*, counted in paia_retries_total),
+        // not also the HTTP client's: one place decides how often and how long.
+        config.setRequestRetryBackoffLimit(0);
         return new KubernetesClientBuilder().withConfig(config).build();
     }
 

@@ -14,6 +14,7 @@ import org.paia.dispatcher.download.ProgramDownloader;
 import org.paia.dispatcher.failures.DispatcherHealthChecks;
 import org.paia.dispatcher.failures.FatalErrors;
 import org.paia.dispatcher.failures.Failures;
+import org.paia.dispatcher.failures.RetryMetrics;
 import org.paia.dispatcher.failures.IntakeProgress;
 import org.paia.dispatcher.download.Workspace;
 import org.paia.dispatcher.intake.TaskIntake;
@@ -81,8 +82,12 @@ public class DispatcherConfiguration {
     @Bean(destroyMethod = "close")
     TransactionalWriter intakeWriter(DispatcherProperties properties, TopicSetup topics) {
         DispatcherProperties.Kafka kafka = properties.getKafka();
-        return new TransactionalWriter(kafka.getBootstrapServers(),
+        TransactionalWriter writer = new TransactionalWriter(kafka.getBootstrapServers(),
                 kafka.getTransactionalIdPrefix() + "-intake-" + kafka.getReplicaId(), kafka.getClientProperties());
+        // Fence our previous incarnation now: its open transaction (a kill -9 mid-write) is aborted at once,
+        // instead of holding back every read_committed reader until the transaction times out.
+        writer.tryFence();
+        return writer;
     }
 
     @Bean(destroyMethod = "close")
@@ -181,6 +186,11 @@ public class DispatcherConfiguration {
     }
 
     @Bean
+    RetryMetrics retryMetrics(io.micrometer.core.instrument.MeterRegistry registry) {
+        return new RetryMetrics(registry);
+    }
+
+    @Bean
     Failures failures() {
         return new Failures();
     }
@@ -198,18 +208,18 @@ public class DispatcherConfiguration {
     }
 
     @Bean
-    DispatcherHealthChecks.Liveness livenessCheck(FatalErrors fatalErrors, TransactionalWriter intakeWriter,
+    DispatcherHealthChecks.Liveness dispatcherProgressHealthIndicator(FatalErrors fatalErrors, TransactionalWriter intakeWriter,
                                                   TransactionalWriter schedulerWriter, IntakeProgress progress) {
         return new DispatcherHealthChecks.Liveness(fatalErrors, intakeWriter, schedulerWriter, progress);
     }
 
     @Bean
-    DispatcherHealthChecks.Storage storageCheck(BlobServiceClient blobs) {
+    DispatcherHealthChecks.Storage blobStorageHealthIndicator(BlobServiceClient blobs) {
         return new DispatcherHealthChecks.Storage(blobs);
     }
 
     @Bean
-    DispatcherHealthChecks.KubernetesApi kubernetesApiCheck(KubernetesClient client, DispatcherProperties properties) {
+    DispatcherHealthChecks.KubernetesApi kubernetesApiHealthIndicator(KubernetesClient client, DispatcherProperties properties) {
         return new DispatcherHealthChecks.KubernetesApi(client, properties.getKubernetes().getNamespace());
     }
 

@@ -50,6 +50,8 @@ public class DispatcherProperties {
         @NotBlank private String transactionalIdPrefix = "paia-dispatcher";
         @Min(1) private int partitions = 3;
         @Min(1) private short replicationFactor = 1;
+        /** The intake consumer's session: a replica gone for good loses its partitions after this. */
+        @Min(6000) private int sessionTimeoutMs = 15000;
         /** Extra client properties (security.protocol, sasl.*) passed to every Kafka client. */
         private Map<String, String> clientProperties = new LinkedHashMap<>();
 
@@ -71,6 +73,8 @@ public class DispatcherProperties {
         public void setTransactionalIdPrefix(String v) { transactionalIdPrefix = v; }
         public int getPartitions() { return partitions; }
         public void setPartitions(int v) { partitions = v; }
+        public int getSessionTimeoutMs() { return sessionTimeoutMs; }
+        public void setSessionTimeoutMs(int v) { sessionTimeoutMs = v; }
         public short getReplicationFactor() { return replicationFactor; }
         public void setReplicationFactor(short v) { replicationFactor = v; }
         public Map<String, String> getClientProperties() { return clientProperties; }

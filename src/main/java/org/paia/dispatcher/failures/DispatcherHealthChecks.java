@@ -3,16 +3,16 @@ package org.paia.dispatcher.failures;
 import com.azure.storage.blob.BlobServiceClient;
 import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.util.Map;
 import java.util.Optional;
-import org.apache.camel.health.HealthCheckResultBuilder;
-import org.apache.camel.impl.health.AbstractHealthCheck;
 import org.paia.dispatcher.kafka.TransactionalWriter;
+import org.springframework.boot.actuate.health.Health;
+import org.springframework.boot.actuate.health.HealthIndicator;
 
 /**
- * Camel health checks of our own, beside Camel's Kafka consumer checks: liveness that means progress
- * (no fatal error, intake not stalled) and readiness that means the storage account and the
- * Kubernetes API answer. They appear in {@code /actuator/health/liveness} and {@code /readiness}.
+ * Health of our own, beside Camel's checks (context, routes, Kafka consumers): liveness that means
+ * progress (no fatal error, intake not stalled) and readiness that means the storage account and the
+ * Kubernetes API answer. {@code application.yaml} puts them into the {@code liveness} and
+ * {@code readiness} groups that the Deployment's probes call.
  */
 public final class DispatcherHealthChecks {
 
@@ -20,7 +20,7 @@ public final class DispatcherHealthChecks {
     }
 
     /** DOWN after a fatal error, or when the intake has lag but its committed offsets stopped moving. */
-    public static class Liveness extends AbstractHealthCheck {
+    public static class Liveness implements HealthIndicator {
         private final FatalErrors fatalErrors;
         private final TransactionalWriter intakeWriter;
         private final TransactionalWriter schedulerWriter;
@@ -28,7 +28,6 @@ public final class DispatcherHealthChecks {
 
         public Liveness(FatalErrors fatalErrors, TransactionalWriter intakeWriter, TransactionalWriter schedulerWriter,
                         IntakeProgress progress) {
-            super("paia", "dispatcher-progress");
             this.fatalErrors = fatalErrors;
             this.intakeWriter = intakeWriter;
             this.schedulerWriter = schedulerWriter;
@@ -36,85 +35,66 @@ public final class DispatcherHealthChecks {
         }
 
         @Override
-        public boolean isReadiness() {
-            return false;
-        }
-
-        @Override
-        protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
+        public Health health() {
             String fatal = fatalErrors.fatal();
             if (fatal == null && intakeWriter.fatalError() != null) {
-                fatal = "intake producer: " + intakeWriter.fatalError().getMessage();
+                fatal = "intake producer: " + FailureClassifier.describe(intakeWriter.fatalError());
             }
             if (fatal == null && schedulerWriter.fatalError() != null) {
-                fatal = "scheduler producer: " + schedulerWriter.fatalError().getMessage();
+                fatal = "scheduler producer: " + FailureClassifier.describe(schedulerWriter.fatalError());
             }
             if (fatal != null) {
-                builder.detail("fatal", fatal).message("fatal error: " + fatal).down();
-                return;
+                return Health.down().withDetail("fatal", fatal).build();
             }
             try {
                 Optional<String> stalled = progress.stalled();
                 if (stalled.isPresent()) {
-                    builder.detail("stalled", stalled.get()).message("intake stalled: " + stalled.get()).down();
-                    return;
+                    return Health.down().withDetail("stalled", stalled.get()).build();
                 }
+                return Health.up().build();
             } catch (Exception e) {
                 // The broker being unreachable is readiness's business, not a reason to restart.
-                builder.detail("progress", "unknown: " + FailureClassifier.describe(e));
+                return Health.up().withDetail("progress", "unknown: " + FailureClassifier.describe(e)).build();
             }
-            builder.up();
         }
     }
 
     /** UP while the storage account answers. */
-    public static class Storage extends AbstractHealthCheck {
+    public static class Storage implements HealthIndicator {
         private final BlobServiceClient blobs;
 
         public Storage(BlobServiceClient blobs) {
-            super("paia", "blob-storage");
             this.blobs = blobs;
         }
 
         @Override
-        public boolean isLiveness() {
-            return false;
-        }
-
-        @Override
-        protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
+        public Health health() {
             try {
                 blobs.getProperties();
-                builder.up();
+                return Health.up().build();
             } catch (RuntimeException e) {
-                builder.message("storage unreachable: " + FailureClassifier.describe(e)).down();
+                return Health.down().withDetail("error", FailureClassifier.describe(e)).build();
             }
         }
     }
 
     /** UP while the Kubernetes API answers a pod listing in our namespace. */
-    public static class KubernetesApi extends AbstractHealthCheck {
+    public static class KubernetesApi implements HealthIndicator {
         private final KubernetesClient client;
         private final String namespace;
 
         public KubernetesApi(KubernetesClient client, String namespace) {
-            super("paia", "kubernetes-api");
             this.client = client;
             this.namespace = namespace;
         }
 
         @Override
-        public boolean isLiveness() {
-            return false;
-        }
-
-        @Override
-        protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
+        public Health health() {
             try {
                 client.pods().inNamespace(namespace).list(new ListOptionsBuilder().withLimit(1L).build());
-                builder.up();
+                return Health.up().build();
             } catch (RuntimeException e) {
-                builder.message("Kubernetes API unreachable: " + FailureClassifier.describe(e)).down();
+                return Health.down().withDetail("error", FailureClassifier.describe(e)).build();
             }
         }
     }

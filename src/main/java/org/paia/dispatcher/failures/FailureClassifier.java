@@ -76,19 +76,27 @@ public final class FailureClassifier {
     }
 
     private static FailureClass kafka(KafkaException e) {
-        if (e instanceof ProducerFencedException || e instanceof AuthorizationException
-                || e instanceof AuthenticationException || e instanceof UnsupportedVersionException
-                || e instanceof InvalidTxnStateException || e instanceof OutOfOrderSequenceException
-                || e instanceof InvalidPidMappingException || e instanceof UnsupportedForMessageFormatException) {
+        if (isFatalKafka(e)) {
             return FailureClass.FATAL;
         }
         if (e instanceof TimeoutException || e instanceof InterruptException || e instanceof RetriableException) {
             return FailureClass.RETRIABLE;
         }
-        if (e.getCause() != null && e.getCause() != e && classify(e.getCause()) == FailureClass.FATAL) {
-            return FailureClass.FATAL; // "in an error state" wrapping a fatal cause
+        // "in an error state" wrapping a fatal cause: the producer cannot be used any more
+        Set<Throwable> seen = new HashSet<>();
+        for (Throwable cause = e.getCause(); cause != null && seen.add(cause); cause = cause.getCause()) {
+            if (isFatalKafka(cause)) {
+                return FailureClass.FATAL;
+            }
         }
         return FailureClass.ABORTABLE;
+    }
+
+    private static boolean isFatalKafka(Throwable e) {
+        return e instanceof ProducerFencedException || e instanceof AuthorizationException
+                || e instanceof AuthenticationException || e instanceof UnsupportedVersionException
+                || e instanceof InvalidTxnStateException || e instanceof OutOfOrderSequenceException
+                || e instanceof InvalidPidMappingException || e instanceof UnsupportedForMessageFormatException;
     }
 
     /**
@@ -117,7 +125,8 @@ public final class FailureClassifier {
             return "unknown failure";
         }
         Throwable shown = failure;
-        while (shown.getCause() != null && shown.getCause() != shown
+        Set<Throwable> seen = new HashSet<>();
+        while (shown.getCause() != null && seen.add(shown)
                 && (shown.getMessage() == null || shown instanceof java.util.concurrent.ExecutionException
                 || shown.getClass().getName().startsWith("org.apache.camel"))) {
             shown = shown.getCause();

@@ -3,6 +3,7 @@ package org.paia.dispatcher.failures;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
+import org.apache.camel.support.ExchangeHelper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,7 +30,8 @@ public class FatalErrors {
         if (cause == null) {
             cause = exchange.getException();
         }
-        record(exchange.getFromRouteId(), cause);
+        String route = exchange.getProperty(Exchange.FAILURE_ROUTE_ID, String.class);
+        record(route != null ? route : ExchangeHelper.getAtRouteId(exchange), cause);
     }
 
     public void record(String where, Throwable cause) {

@@ -148,6 +148,17 @@ public class TransactionalWriter implements AutoCloseable {
         producer();
     }
 
+    /** {@link #fence()} now if the broker answers; otherwise the first write will. */
+    public void tryFence() {
+        try {
+            fence();
+        } catch (FatalDispatcherException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            LOG.warn("Could not initialise {} yet ({}); will retry on first use", transactionalId, e.toString());
+        }
+    }
+
     /** The fatal error that closed this writer, or null while it works. */
     public FatalDispatcherException fatalError() {
         return fatal;

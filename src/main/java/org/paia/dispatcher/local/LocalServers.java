@@ -1,10 +1,13 @@
 package org.paia.dispatcher.local;
 
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.ServerRequest;
+import io.fabric8.mockwebserver.ServerResponse;
+import java.util.Queue;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
@@ -100,9 +103,21 @@ public class LocalServers implements EnvironmentPostProcessor, Ordered {
         return kafka.getBrokersAsString();
     }
 
+    private static volatile KubernetesMockServer kubernetesServer;
+
+    /**
+     * The Kubernetes API test server of this JVM. CRUD mode, with expectations taking precedence
+     * ({@code expect()}), so that tests can make the API answer 500, 429 or 403 for a while.
+     */
+    public static KubernetesMockServer kubernetesServer() {
+        return kubernetesServer;
+    }
+
     private static String startKubernetes(int port) {
+        Map<ServerRequest, Queue<ServerResponse>> expectations = new HashMap<>();
         KubernetesMockServer server = new KubernetesMockServer(new Context(Serialization.jsonMapper()),
-                new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(), false);
+                new MockWebServer(), expectations, new KubernetesMixedDispatcher(expectations), false);
+        kubernetesServer = server;
         try {
             server.init(InetAddress.getByName("127.0.0.1"), port);
         } catch (UnknownHostException e) {

@@ -100,7 +100,8 @@ final class DispatcherProcess {
         for (int i = lines.length - 1; i >= 0; i--) {
             String line = lines[i];
             int at = line.indexOf(" : ");
-            if (at > 0 && line.contains("org.paia") || at > 0 && line.contains("o.p.d.")) {
+            String logger = at > 0 ? line.substring(0, at) : "";
+            if (logger.contains("paia.dispatcher") || logger.contains("o.p.d.")) {
                 String message = line.substring(at + 3);
                 return message.replaceAll("[0-9a-f]{8}-[0-9a-f-]{27,}", "<room>").replaceAll("\\d+", "N");
             }

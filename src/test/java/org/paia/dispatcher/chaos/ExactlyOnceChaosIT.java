@@ -45,7 +45,9 @@ class ExactlyOnceChaosIT {
                 }
                 cluster.flush();
                 DispatcherProcess dispatcher = DispatcherProcess.start(cluster, "replica-a", kill).awaitStarted();
-                Thread.sleep(500 + random.nextInt(4500)); // the random moment of the kill, not a wait for a condition
+                // The random moment of the kill (not a wait for a condition): from right after start-up, before
+                // the scheduler's lease takes effect, to well into launching, finishing and publishing.
+                Thread.sleep(500 + random.nextInt(9500));
                 killedDuring.merge(dispatcher.kill(), 1, Integer::sum);
             }
             System.out.println("[chaos] kill -9 moments by last logged stage: " + killedDuring);
