@@ -47,6 +47,17 @@ class FatalErrorsIT extends DispatcherIT {
                 .build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** Waits for the fatal error, then checks that the replica stopped the route and reports itself not alive. */
+    private void assertFatal(String expected, String stoppedRoute, String room) throws Exception {
+        await().atMost(Duration.ofSeconds(30)).until(() -> fatalErrors.fatal() != null);
+        assertThat(fatalErrors.fatal()).contains(expected);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(liveness().body()).contains("DOWN"));
+        assertThat(liveness().statusCode()).isEqualTo(503);
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> camel.getRouteController().getRouteStatus(stoppedRoute) == ServiceStatus.Stopped);
+        assertThat(resultsOf(room)).as("nothing committed").isEmpty();
+    }
+
     /**
      * Stops this dispatcher (its context stays open for the test framework, which discards it after
      * the test) and starts a new one on the same servers; returns it for closing.
@@ -72,13 +83,7 @@ class FatalErrorsIT extends DispatcherIT {
         uploadProgram("user-102", "kart_3d/code-" + room, "class MLPlay: pass\n");
         publish(room, seedTask(room, "user-102/kart_3d/code-" + room, "kart3d_ppo_test"));
 
-        await().atMost(Duration.ofSeconds(30)).until(() -> fatalErrors.fatal() != null);
-        assertThat(fatalErrors.fatal()).contains("ProducerFencedException");
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(liveness().body()).contains("DOWN"));
-        assertThat(liveness().statusCode()).isEqualTo(503);
-        await().atMost(Duration.ofSeconds(30))
-                .until(() -> camel.getRouteController().getRouteStatus("task-intake") == ServiceStatus.Stopped);
-        assertThat(resultsOf(room)).as("nothing committed").isEmpty();
+        assertFatal("ProducerFencedException", "task-intake", room);
 
         try (ConfigurableApplicationContext restarted = restart()) {
             assertThat(awaitResult(room).path("outcome").asText()).isEqualTo("SUCCEEDED");
@@ -96,13 +101,7 @@ class FatalErrorsIT extends DispatcherIT {
         uploadProgram("user-102", "kart_3d/code-" + room, "class MLPlay: pass\n");
         publish(room, seedTask(room, "user-102/kart_3d/code-" + room, "kart3d_ppo_test"));
 
-        await().atMost(Duration.ofSeconds(30)).until(() -> fatalErrors.fatal() != null);
-        assertThat(fatalErrors.fatal()).contains("forbidden");
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(liveness().body()).contains("DOWN"));
-        assertThat(liveness().statusCode()).isEqualTo(503);
-        await().atMost(Duration.ofSeconds(30))
-                .until(() -> camel.getRouteController().getRouteStatus("schedule-tick") == ServiceStatus.Stopped);
-        assertThat(resultsOf(room)).isEmpty();
+        assertFatal("forbidden", "schedule-tick", room);
 
         try (ConfigurableApplicationContext restarted = restart()) {
             assertThat(awaitResult(room).path("outcome").asText()).isEqualTo("SUCCEEDED");

@@ -176,6 +176,18 @@ final class ChaosCluster implements AutoCloseable {
         producer.send(new ProducerRecord<>("paia.game.tasks", roomId, task.getBytes(StandardCharsets.UTF_8)));
     }
 
+    /** Publishes {@code count} tasks for new rooms and waits until the broker has them; returns the rooms. */
+    List<String> publishTasks(int count) {
+        List<String> rooms = new java.util.ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String room = java.util.UUID.randomUUID().toString();
+            rooms.add(room);
+            publishTask(room);
+        }
+        flush();
+        return rooms;
+    }
+
     void flush() {
         producer.flush();
     }

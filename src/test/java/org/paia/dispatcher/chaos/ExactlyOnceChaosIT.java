@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
@@ -38,12 +37,7 @@ class ExactlyOnceChaosIT {
             List<String> rooms = new ArrayList<>();
             Map<String, Integer> killedDuring = new TreeMap<>();
             for (int kill = 1; kill <= 20; kill++) {
-                for (int i = 0; i < 10; i++) {
-                    String room = UUID.randomUUID().toString();
-                    rooms.add(room);
-                    cluster.publishTask(room);
-                }
-                cluster.flush();
+                rooms.addAll(cluster.publishTasks(10));
                 DispatcherProcess dispatcher = DispatcherProcess.start(cluster, "replica-a", kill).awaitStarted();
                 // The random moment of the kill (not a wait for a condition): from right after start-up, before
                 // the scheduler's lease takes effect, to well into launching, finishing and publishing.
@@ -73,12 +67,7 @@ class ExactlyOnceChaosIT {
             b.awaitStarted();
             List<String> rooms = new ArrayList<>();
             try (ResultCollector results = cluster.collectResults()) {
-                for (int i = 0; i < 60; i++) {
-                    String room = UUID.randomUUID().toString();
-                    rooms.add(room);
-                    cluster.publishTask(room);
-                }
-                cluster.flush();
+                rooms.addAll(cluster.publishTasks(60));
                 await().atMost(Duration.ofSeconds(60)).until(() -> cluster.leader() != null
                         && results.all().size() >= 10);
                 String leader = cluster.leader();
@@ -111,24 +100,14 @@ class ExactlyOnceChaosIT {
             DispatcherProcess dispatcher = DispatcherProcess.start(cluster, "replica-a", 1).awaitStarted();
             List<String> rooms = new ArrayList<>();
             try (ResultCollector results = cluster.collectResults()) {
-                for (int i = 0; i < 60; i++) {
-                    String room = UUID.randomUUID().toString();
-                    rooms.add(room);
-                    cluster.publishTask(room);
-                }
-                cluster.flush();
+                rooms.addAll(cluster.publishTasks(60));
                 await().atMost(Duration.ofSeconds(60)).until(() -> results.all().size() >= 10);
 
                 cluster.kafka().stop();
                 System.out.println("[chaos] broker stopped with " + results.all().size() + " results published");
                 Thread.sleep(5000); // the broker stays down this long
                 cluster.kafka().start();
-                for (int i = 0; i < 20; i++) {
-                    String room = UUID.randomUUID().toString();
-                    rooms.add(room);
-                    cluster.publishTask(room);
-                }
-                cluster.flush();
+                rooms.addAll(cluster.publishTasks(20));
 
                 assertThat(dispatcher.isAlive()).isTrue();
                 assertExactlyOnce(cluster, results, rooms);

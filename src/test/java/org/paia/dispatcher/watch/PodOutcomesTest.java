@@ -42,8 +42,23 @@ class PodOutcomesTest {
     void failedSaysHowTheGameExited() {
         assertThat(PodOutcomes.ended(terminated("Failed", 137, "OOMKilled")).orElseThrow().reason())
                 .isEqualTo("game exited with code 137 (OOMKilled)");
-        assertThat(PodOutcomes.ended(pod("Failed").editStatus().withReason("Evicted").withMessage("node low on memory")
-                .endStatus().build()).orElseThrow().reason()).isEqualTo("pod failed: Evicted - node low on memory");
+        assertThat(PodOutcomes.ended(pod("Failed").editStatus().withReason("UnexpectedAdmissionError")
+                .withMessage("device plugin gone").endStatus().build()).orElseThrow().reason())
+                .isEqualTo("pod failed: UnexpectedAdmissionError - device plugin gone");
+    }
+
+    @Test
+    void evictionAndDisruptionArePlatformFailuresNotTheGames() {
+        PodOutcomes.Ended evicted = PodOutcomes.ended(pod("Failed").editStatus().withReason("Evicted")
+                .withMessage("node low on memory").endStatus().build()).orElseThrow();
+        assertThat(evicted.platform()).isTrue();
+        assertThat(evicted.reason()).isEqualTo("pod disrupted by the platform: Evicted");
+
+        Pod disrupted = terminated("Failed", 143, "Error").toBuilder().editStatus().addNewCondition()
+                .withType("DisruptionTarget").withStatus("True").withReason("TerminationByKubelet").endCondition()
+                .endStatus().build();
+        assertThat(PodOutcomes.ended(disrupted).orElseThrow().platform()).isTrue();
+        assertThat(PodOutcomes.ended(terminated("Failed", 1, "Error")).orElseThrow().platform()).isFalse();
     }
 
     @Test
