@@ -120,6 +120,43 @@ class PipelineIT extends DispatcherIT {
         assertThat(deadLetters().records(outside)).hasSize(1);
     }
 
+    @Test
+    void aPodWhoseImageCannotBePulledFailsItsInstanceAfterThePendingTimeout() throws Exception {
+        String room = newRoom();
+        uploadProgram("user-102", "kart_3d/noimage-" + room, "class MLPlay: pass\n");
+        publish(room, seedTask(room, "user-102/kart_3d/noimage-" + room, "kart3d_noimage"));
+
+        JsonNode result = awaitResult(room);
+
+        assertThat(result.path("outcome").asText()).isEqualTo("FAILED");
+        assertThat(result.path("error").asText()).contains("did not start within 2 s").contains("ErrImagePull");
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> kubernetes.pods().inNamespace("paia").withName(PodNames.podName(room, 0, 0)).get() == null);
+    }
+
+    // A running game pod deleted by someone else (a node scale-down, kubectl delete) stays visible
+    // thanks to the finalizer; the attempt counts as a platform failure and the instance is retried.
+    @Test
+    void aGamePodDeletedMidGameIsRetriedAsTheNextAttempt() throws Exception {
+        String room = newRoom();
+        uploadProgram("user-102", "kart_3d/code-" + room, "class MLPlay: pass\n");
+        publish(room, seedTask(room, "user-102/kart_3d/code-" + room, "kart3d_ppo_test")
+                .replace("\"user_num\": 1", "\"user_num\": 1, \"sim_duration_ms\": 4000"));
+        String first = PodNames.podName(room, 0, 0);
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            var pod = kubernetes.pods().inNamespace("paia").withName(first).get();
+            return pod != null && pod.getStatus() != null && "Running".equals(pod.getStatus().getPhase());
+        });
+
+        kubernetes.pods().inNamespace("paia").withName(first).delete();
+
+        JsonNode result = awaitResult(room);
+        assertThat(result.path("outcome").asText()).isEqualTo("SUCCEEDED");
+        assertThat(result.path("status").asText()).isEqualTo("Pod " + PodNames.podName(room, 0, 1) + " finished");
+        assertThat(kubernetes.pods().inNamespace("paia").withName(first).get()).isNull();
+        assertThat(resultsOf(room)).hasSize(1);
+    }
+
     // Cutting the watch (its route stopped: no event arrives) leaves only the periodic relist to
     // notice the pod's end; the run must still finish.
     @Test

@@ -224,8 +224,8 @@ public class DispatcherConfiguration {
     }
 
     @Bean
-    RunWatcher runWatcher(TaskBook book, PodClient pods) {
-        return new RunWatcher(book, pods);
+    RunWatcher runWatcher(TaskBook book, PodClient pods, DispatcherProperties properties, Clock clock) {
+        return new RunWatcher(book, pods, properties.getKubernetes().getPendingTimeout(), clock);
     }
 
     @Bean

@@ -115,6 +115,8 @@ public class DispatcherProperties {
         @NotBlank private String podWorkspacePath = "/workspace";
         @NotNull private Duration activeDeadline = Duration.ofMinutes(30);
         @NotNull private Duration relistInterval = Duration.ofSeconds(30);
+        /** A game pod that cannot start (image pull failure, unschedulable) this long fails its instance. */
+        @NotNull private Duration pendingTimeout = Duration.ofMinutes(10);
         @Valid @NotNull private LeaderElection leaderElection = new LeaderElection();
 
         public String getMasterUrl() { return masterUrl; }
@@ -129,6 +131,8 @@ public class DispatcherProperties {
         public void setPodWorkspacePath(String v) { podWorkspacePath = v; }
         public Duration getActiveDeadline() { return activeDeadline; }
         public void setActiveDeadline(Duration v) { activeDeadline = v; }
+        public Duration getPendingTimeout() { return pendingTimeout; }
+        public void setPendingTimeout(Duration v) { pendingTimeout = v; }
         public Duration getRelistInterval() { return relistInterval; }
         public void setRelistInterval(Duration v) { relistInterval = v; }
         public LeaderElection getLeaderElection() { return leaderElection; }

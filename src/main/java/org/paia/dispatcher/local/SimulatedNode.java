@@ -42,7 +42,8 @@ import org.springframework.context.SmartLifecycle;
  * {@code video.mp4} — into the run's output folder. No GPU and no game run.
  *
  * <p>Knobs, for trying failure paths: a program whose {@code code_name} contains {@code crash}
- * makes the game exit with code 1; {@code game_param.sim_duration_ms} overrides the game's
+ * makes the game exit with code 1; one whose {@code code_name} contains {@code noimage} leaves the
+ * pod Pending with {@code ErrImagePull}; {@code game_param.sim_duration_ms} overrides the game's
  * duration; a pod whose deadline is shorter than the game ends {@code DeadlineExceeded}.
  */
 public class SimulatedNode implements SmartLifecycle {
@@ -109,8 +110,23 @@ public class SimulatedNode implements SmartLifecycle {
             return; // already handled (e.g. a resync after a restart)
         }
         String name = pod.getMetadata().getName();
+        if (asksForMissingImage(pod)) {
+            status(name, p -> new PodBuilder(p).editOrNewStatus().withPhase("Pending")
+                    .withContainerStatuses(new ContainerStatusBuilder().withName(PodRenderer.GAME_CONTAINER)
+                            .withReady(false).withNewState().withNewWaiting().withReason("ErrImagePull")
+                            .withMessage("simulated: image not found").endWaiting().endState().build())
+                    .endStatus().build());
+            return;
+        }
         status(name, p -> new PodBuilder(p).editOrNewStatus().withPhase("Pending").endStatus().build());
         schedule(name, pending, () -> run(name));
+    }
+
+    /** A player whose code_name contains "noimage" makes the pod's image unpullable (it stays Pending). */
+    private boolean asksForMissingImage(Pod pod) {
+        return pod.getSpec().getContainers().stream().flatMap(c -> c.getEnv().stream())
+                .anyMatch(e -> PodRenderer.ENV_PLAYER_ARGS.equals(e.getName()) && e.getValue() != null
+                        && e.getValue().contains("noimage"));
     }
 
     private void run(String name) {

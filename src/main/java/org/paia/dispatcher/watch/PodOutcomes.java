@@ -50,6 +50,39 @@ public final class PodOutcomes {
         return Optional.of(new Ended(Outcome.FAILED, reason, started, finished, false));
     }
 
+    /**
+     * Why a pod that is not running yet will not start by itself — an image that cannot be pulled, a
+     * pod no node can take — or empty when it may still start.
+     */
+    public static Optional<String> stuck(Pod pod) {
+        PodStatus status = pod.getStatus();
+        if (status == null || (status.getPhase() != null && !"Pending".equals(status.getPhase()))) {
+            return Optional.empty();
+        }
+        if (status.getContainerStatuses() != null) {
+            for (ContainerStatus c : status.getContainerStatuses()) {
+                if (c.getState() != null && c.getState().getWaiting() != null
+                        && STUCK_WAITING.contains(c.getState().getWaiting().getReason())) {
+                    String message = c.getState().getWaiting().getMessage();
+                    return Optional.of("image cannot be started: " + c.getState().getWaiting().getReason()
+                            + (message == null ? "" : " - " + message));
+                }
+            }
+        }
+        if (status.getConditions() != null) {
+            return status.getConditions().stream()
+                    .filter(c -> "PodScheduled".equals(c.getType()) && "False".equals(c.getStatus())
+                            && "Unschedulable".equals(c.getReason()))
+                    .map(c -> "unschedulable: " + (c.getMessage() == null ? "no node can run it" : c.getMessage()))
+                    .findFirst();
+        }
+        return Optional.empty();
+    }
+
+    private static final java.util.Set<String> STUCK_WAITING = java.util.Set.of(
+            "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError",
+            "CreateContainerError");
+
     /** Eviction, node loss or shutdown, preemption: the platform's fault, not the game's. */
     static boolean isDisrupted(PodStatus status) {
         if (status.getReason() != null && PLATFORM_REASONS.contains(status.getReason())) {

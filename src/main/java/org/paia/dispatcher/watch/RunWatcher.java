@@ -1,6 +1,9 @@
 package org.paia.dispatcher.watch;
 
 import io.fabric8.kubernetes.api.model.Pod;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -32,10 +35,15 @@ public class RunWatcher {
     private final PodClient pods;
     private final Set<String> finishing = ConcurrentHashMap.newKeySet();
     private final Map<String, Long> seenMissing = new ConcurrentHashMap<>();
+    private final Map<String, Instant> stuckSince = new ConcurrentHashMap<>();
+    private final Duration pendingTimeout;
+    private final Clock clock;
 
-    public RunWatcher(TaskBook book, PodClient pods) {
+    public RunWatcher(TaskBook book, PodClient pods, Duration pendingTimeout, Clock clock) {
         this.book = book;
         this.pods = pods;
+        this.pendingTimeout = pendingTimeout;
+        this.clock = clock;
     }
 
     /**
@@ -66,8 +74,32 @@ public class RunWatcher {
             lost(run.get(), ended.get().reason());
         } else if (deleted) {
             lost(run.get(), "deleted before it ended");
+        } else {
+            return stuck(pod, run.get());
         }
         return null;
+    }
+
+    /**
+     * A pod that cannot start (image pull failure, unschedulable) for longer than
+     * {@code paia.kubernetes.pending-timeout} fails its instance: retrying would not help, and the
+     * reason says what to fix. The relist re-examines pending pods, so no new event is needed.
+     */
+    private FinishedRun stuck(Pod pod, GameRun run) {
+        String name = pod.getMetadata().getName();
+        Optional<String> why = PodOutcomes.stuck(pod);
+        if (why.isEmpty()) {
+            stuckSince.remove(name);
+            return null;
+        }
+        Instant since = stuckSince.computeIfAbsent(name, n -> clock.instant());
+        if (Duration.between(since, clock.instant()).compareTo(pendingTimeout) < 0 || !finishing.add(name)) {
+            return null;
+        }
+        stuckSince.remove(name);
+        String reason = "pod did not start within " + pendingTimeout.toSeconds() + " s, " + why.get();
+        LOG.warn("Pod {} failed to start: {}", name, reason);
+        return new FinishedRun(run, org.paia.dispatcher.ledger.Outcome.FAILED, reason, null, clock.instant(), Map.of(), null);
     }
 
     /**
