@@ -15,6 +15,8 @@ class FaultInjectionIT extends DispatcherIT {
 
     @Autowired
     MeterRegistry metrics;
+    @Autowired
+    org.paia.dispatcher.failures.DispatcherHealthChecks.Storage storageHealth;
 
     private double retries(String route) {
         return metrics.find("paia.retries").tag("route", route).counters().stream().mapToDouble(Counter::count).sum();
@@ -36,5 +38,29 @@ class FaultInjectionIT extends DispatcherIT {
         assertThat(awaitResult(room).path("outcome").asText()).isEqualTo("SUCCEEDED");
         assertThat(resultsOf(room)).hasSize(1);
         assertThat(retries("instance-launch") - before).isGreaterThanOrEqualTo(2);
+    }
+
+    // Azurite is stopped while the task is being launched and started again (same port, same data):
+    // downloads fail with connection refused, are redelivered and claimed again until storage is back;
+    // readiness reports storage DOWN meanwhile.
+    @Test
+    void storageOutageDuringTheLaunchIsRetriedUntilStorageIsBack() throws Exception {
+        String room = newRoom();
+        uploadProgram("user-102", "kart_3d/code-" + room, "class MLPlay: pass\n");
+        double before = retries("instance-launch");
+        LocalServers.azurite().pause();
+        try {
+            publish(room, seedTask(room, "user-102/kart_3d/code-" + room, "kart3d_ppo_test"));
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                    .until(() -> retries("instance-launch") - before >= 2);
+            assertThat(storageHealth.health().getStatus()).isEqualTo(org.springframework.boot.actuate.health.Status.DOWN);
+            assertThat(resultsOf(room)).isEmpty();
+        } finally {
+            LocalServers.azurite().resume();
+        }
+
+        assertThat(awaitResult(room).path("outcome").asText()).isEqualTo("SUCCEEDED");
+        assertThat(resultsOf(room)).hasSize(1);
+        assertThat(storageHealth.health().getStatus()).isEqualTo(org.springframework.boot.actuate.health.Status.UP);
     }
 }

@@ -2,6 +2,9 @@ package org.paia.dispatcher.config;
 
 import com.azure.storage.blob.BlobServiceClient;
 import com.azure.storage.blob.BlobServiceClientBuilder;
+import com.azure.storage.common.policy.RequestRetryOptions;
+import com.azure.storage.common.policy.RetryPolicyType;
+import java.time.Duration;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -36,6 +39,10 @@ public class ClientsConfiguration {
         try {
             return new BlobServiceClientBuilder()
                     .connectionString(properties.getStorage().getConnectionString())
+                    // One quick retry for a blip; longer outages are Camel's redelivery (paia.retry.*),
+                    // not the SDK's default of four tries with seconds of backoff inside one call.
+                    .retryOptions(new RequestRetryOptions(RetryPolicyType.EXPONENTIAL, 2, Duration.ofSeconds(60),
+                            Duration.ofMillis(200), Duration.ofSeconds(2), null))
                     .buildClient();
         } catch (IllegalArgumentException e) {
             // The SDK's message may quote the connection string; ours names only the property.

@@ -14,47 +14,81 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Azurite, Microsoft's Azure Storage emulator, as a child process: installed from the repo's
- * package-lock.json with {@code npm ci} when missing, started on loopback in memory, stopped with
- * the JVM.
+ * package-lock.json with {@code npm ci} when missing, started on loopback with its data on disk,
+ * stopped with the JVM.
  */
 public final class AzuriteProcess {
 
-    private final Process process;
+    private volatile Process process;
     private final int port;
+    private final Path npmDir;
+    private final Path dir;
 
-    private AzuriteProcess(Process process, int port) {
+    private AzuriteProcess(Process process, int port, Path npmDir, Path dir) {
         this.process = process;
         this.port = port;
+        this.npmDir = npmDir;
+        this.dir = dir;
     }
 
     public int port() {
         return port;
     }
 
-    public static AzuriteProcess start(Path npmDir, Path logDir, int requestedPort) {
+    /**
+     * Starts Azurite, its data kept on disk under {@code dir} so that a restart (see {@link #resume()})
+     * finds the blobs again.
+     */
+    public static AzuriteProcess start(Path npmDir, Path dir, int requestedPort) {
         try {
             Path bin = npmDir.resolve("node_modules/.bin/azurite-blob");
             if (!Files.isExecutable(bin)) {
                 install(npmDir);
             }
-            Files.createDirectories(logDir);
             int port = requestedPort > 0 ? requestedPort : freePort();
             if (isListening(port)) {
                 throw new IllegalStateException("port " + port + " is already in use: is another dispatcher or "
                         + "Azurite running? (set paia.local.azurite-port)");
             }
+            return new AzuriteProcess(launch(bin, dir, port), port, npmDir, dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start Azurite (is Node.js installed?)", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Stops Azurite until {@link #resume()}; requests meanwhile fail with "connection refused". */
+    public void pause() {
+        stop(process);
+    }
+
+    /** Starts Azurite again on the same port and data. */
+    public void resume() {
+        try {
+            process = launch(npmDir.resolve("node_modules/.bin/azurite-blob"), dir, port);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot restart Azurite", e);
+        }
+    }
+
+    private static Process launch(Path bin, Path dir, int port) throws IOException {
+        try {
+            Files.createDirectories(dir.resolve("data"));
             Process process = new ProcessBuilder(List.of(bin.toAbsolutePath().toString(),
-                    "--inMemoryPersistence", "--blobHost", "127.0.0.1", "--blobPort", Integer.toString(port),
-                    "--disableTelemetry", "--extentMemoryLimit", "256", "--skipApiVersionCheck", "--loose"))
+                    "--location", dir.resolve("data").toString(), "--blobHost", "127.0.0.1",
+                    "--blobPort", Integer.toString(port),
+                    "--disableTelemetry", "--skipApiVersionCheck", "--loose"))
                     .redirectErrorStream(true)
-                    .redirectOutput(logDir.resolve("azurite.log").toFile())
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("azurite.log").toFile()))
                     .start();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(process), "local-azurite-stop"));
             Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
             while (!isListening(port)) {
                 if (!process.isAlive()) {
                     throw new IllegalStateException("Azurite exited with code " + process.exitValue() + "; see "
-                            + logDir.resolve("azurite.log"));
+                            + dir.resolve("azurite.log"));
                 }
                 if (Instant.now().isAfter(deadline)) {
                     stop(process);
@@ -62,9 +96,7 @@ public final class AzuriteProcess {
                 }
                 TimeUnit.MILLISECONDS.sleep(100); // a process start has no event to wait on
             }
-            return new AzuriteProcess(process, port);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot start Azurite (is Node.js installed?)", e);
+            return process;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
@@ -83,7 +115,6 @@ public final class AzuriteProcess {
         }
     }
 
-    /** Stops Azurite (in memory: its data is gone). */
     public void stop() {
         stop(process);
     }

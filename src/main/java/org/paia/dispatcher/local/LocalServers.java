@@ -70,6 +70,7 @@ public class LocalServers implements EnvironmentPostProcessor, Ordered {
 
         String bootstrap = startKafka(kafkaPort);
         AzuriteProcess azurite = AzuriteProcess.start(npmDir, dataDir.resolve("azurite"), azuritePort);
+        LocalServers.azurite = azurite;
         String kubernetes = startKubernetes(kubernetesPort);
 
         String blobEndpoint = "http://127.0.0.1:" + azurite.port() + "/" + AZURITE_ACCOUNT;
@@ -104,6 +105,12 @@ public class LocalServers implements EnvironmentPostProcessor, Ordered {
     }
 
     private static volatile KubernetesMockServer kubernetesServer;
+    private static volatile AzuriteProcess azurite;
+
+    /** This JVM's Azurite (tests stop and restart it to cut storage off). */
+    public static AzuriteProcess azurite() {
+        return azurite;
+    }
 
     /**
      * The Kubernetes API test server of this JVM. CRUD mode, with expectations taking precedence
