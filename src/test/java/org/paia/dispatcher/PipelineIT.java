@@ -44,6 +44,7 @@ class PipelineIT extends DispatcherIT {
         assertThat(result.path("game_id").asLong()).isEqualTo(7);
         assertThat(result.path("instances").path("succeeded").asInt()).isEqualTo(1);
         assertThat(result.path("error").isNull()).isTrue();
+        assertThat(result.path("error_source").isNull()).isTrue();
         assertThat(result.path("azure_storage_url")).hasSize(2);
         // the links download the real artifacts, read-only and scoped to one blob
         String video = result.path("artifacts").path("video").asText();
@@ -73,6 +74,7 @@ class PipelineIT extends DispatcherIT {
 
         assertThat(result.path("outcome").asText()).isEqualTo("FAILED");
         assertThat(result.path("error").asText()).isEqualTo("game exited with code 1 (Error)");
+        assertThat(result.path("error_source").asText()).isEqualTo("USER_CODE");
         assertThat(result.path("instances").path("failed").asInt()).isEqualTo(1);
         assertThat(download(result.path("artifacts").path("log").asText())).contains("simulated crash of kart3d_crash");
         assertThat(result.path("azure_storage_url")).isEmpty();
@@ -87,6 +89,7 @@ class PipelineIT extends DispatcherIT {
 
         assertThat(result.path("outcome").asText()).isEqualTo("FAILED");
         assertThat(result.path("error").asText()).contains("program 'ghost' not found");
+        assertThat(result.path("error_source").asText()).isEqualTo("INPUT");
         assertThat(kubernetes.pods().inNamespace("paia").withName(PodNames.podName(room, 0, 0)).get()).isNull();
     }
 
@@ -105,6 +108,7 @@ class PipelineIT extends DispatcherIT {
         JsonNode rejectedJson = awaitResult(malformed);
         assertThat(rejectedJson.path("outcome").asText()).isEqualTo("REJECTED");
         assertThat(rejectedJson.path("error").asText()).startsWith("malformed JSON");
+        assertThat(rejectedJson.path("error_source").asText()).isEqualTo("INPUT");
         JsonNode rejectedOutside = awaitResult(outside);
         assertThat(rejectedOutside.path("outcome").asText()).isEqualTo("REJECTED");
         assertThat(rejectedOutside.path("room_id").asText()).isEqualTo(outside);
@@ -130,6 +134,7 @@ class PipelineIT extends DispatcherIT {
 
         assertThat(result.path("outcome").asText()).isEqualTo("FAILED");
         assertThat(result.path("error").asText()).contains("did not start within 2 s").contains("ErrImagePull");
+        assertThat(result.path("error_source").asText()).isEqualTo("PLATFORM");
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> kubernetes.pods().inNamespace("paia").withName(PodNames.podName(room, 0, 0)).get() == null);
     }

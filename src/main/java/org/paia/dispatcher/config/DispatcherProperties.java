@@ -163,6 +163,10 @@ public class DispatcherProperties {
         @Min(1) private int maxFilesPerProgram = 1000;
         @Min(1) private long maxProgramBytes = 2L * 1024 * 1024 * 1024;
         @Min(1) private int maxResultJsonBytes = 64 * 1024;
+        /** Room ids become folder names, pod names and label values. */
+        @NotBlank private String roomIdPattern = "[A-Za-z0-9][A-Za-z0-9_-]{0,63}";
+        /** Code names become folder names in the workspace. */
+        @NotBlank private String codeNamePattern = "[A-Za-z0-9_][A-Za-z0-9._-]{0,63}";
 
         public int getMaxMessageBytes() { return maxMessageBytes; }
         public void setMaxMessageBytes(int v) { maxMessageBytes = v; }
@@ -172,6 +176,10 @@ public class DispatcherProperties {
         public void setMaxFilesPerProgram(int v) { maxFilesPerProgram = v; }
         public long getMaxProgramBytes() { return maxProgramBytes; }
         public void setMaxProgramBytes(long v) { maxProgramBytes = v; }
+        public String getRoomIdPattern() { return roomIdPattern; }
+        public void setRoomIdPattern(String v) { roomIdPattern = v; }
+        public String getCodeNamePattern() { return codeNamePattern; }
+        public void setCodeNamePattern(String v) { codeNamePattern = v; }
         public int getMaxResultJsonBytes() { return maxResultJsonBytes; }
         public void setMaxResultJsonBytes(int v) { maxResultJsonBytes = v; }
     }

@@ -124,7 +124,8 @@ public class TransactionalWriter implements AutoCloseable {
             p.abortTransaction();
         } catch (ProducerFencedException | AuthorizationException | UnsupportedVersionException e) {
             cause.addSuppressed(e);
-            throw fail("transactional producer " + transactionalId + " could not abort", cause);
+            throw fail("transactional producer " + transactionalId + " could not abort: " + e.getClass().getSimpleName(),
+                    cause);
         } catch (RuntimeException e) {
             cause.addSuppressed(e);
             LOG.warn("Abort of {} failed ({}); the producer is recreated on the next write", transactionalId,

@@ -30,7 +30,9 @@ public record LedgerEntry(
         JsonNode result,
         Instant startedAt,
         Instant finishedAt,
-        Instant at) {
+        Instant at,
+        /* INSTANCE_OUTCOME of a failure: whose fault it is */
+        FailureSource errorSource) {
 
     public enum Type { TASK_ACCEPTED, INSTANCE_LAUNCHED, INSTANCE_OUTCOME, TASK_COMPLETED }
 
@@ -47,21 +49,24 @@ public record LedgerEntry(
     }
 
     public static LedgerEntry accepted(String roomId, ObjectNode task, Instant at) {
-        return new LedgerEntry(Type.TASK_ACCEPTED, roomId, null, null, task, null, null, null, null, null, null, null, at);
+        return new LedgerEntry(Type.TASK_ACCEPTED, roomId, null, null, task, null, null, null, null, null, null, null, at,
+                null);
     }
 
     public static LedgerEntry launched(String roomId, int instance, int attempt, String pod, Instant at) {
-        return new LedgerEntry(Type.INSTANCE_LAUNCHED, roomId, instance, attempt, null, pod, null, null, null, null, null, null, at);
+        return new LedgerEntry(Type.INSTANCE_LAUNCHED, roomId, instance, attempt, null, pod, null, null, null, null, null, null,
+                at, null);
     }
 
     public static LedgerEntry outcome(String roomId, int instance, int attempt, String pod, Outcome outcome, String reason,
-                                      Map<String, String> artifacts, JsonNode result, Instant startedAt,
-                                      Instant finishedAt) {
+                                      FailureSource source, Map<String, String> artifacts, JsonNode result,
+                                      Instant startedAt, Instant finishedAt) {
         return new LedgerEntry(Type.INSTANCE_OUTCOME, roomId, instance, attempt, null, pod, outcome, reason, artifacts,
-                result, startedAt, finishedAt, finishedAt);
+                result, startedAt, finishedAt, finishedAt, source);
     }
 
     public static LedgerEntry completed(String roomId, Outcome outcome, Instant at) {
-        return new LedgerEntry(Type.TASK_COMPLETED, roomId, null, null, null, null, outcome, null, null, null, null, null, at);
+        return new LedgerEntry(Type.TASK_COMPLETED, roomId, null, null, null, null, outcome, null, null, null, null, null, at,
+                null);
     }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import org.paia.dispatcher.ledger.FailureSource;
 import org.paia.dispatcher.ledger.Outcome;
 
 /**
@@ -26,6 +27,8 @@ public record ResultMessage(
         JsonNode result,
         Counts instances,
         String error,
+        /* USER_CODE, PLATFORM or INPUT when the outcome is not SUCCEEDED */
+        FailureSource errorSource,
         Instant startedAt,
         Instant finishedAt) {
 
@@ -35,6 +38,6 @@ public record ResultMessage(
 
     public static ResultMessage rejected(String roomId, Long gameId, String gameName, String reason, Instant at) {
         return new ResultMessage("Task rejected: " + reason, roomId, gameId, gameName, Outcome.REJECTED, List.of(),
-                Map.of(), null, new Counts(0, 0, 0), reason, null, at);
+                Map.of(), null, new Counts(0, 0, 0), reason, FailureSource.INPUT, null, at);
     }
 }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.paia.dispatcher.ledger.FailureSource;
 import org.paia.dispatcher.ledger.Ledger;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.ledger.Outcome;
@@ -49,7 +50,7 @@ public class ResultPublisher {
         if (task.task() == null) {
             return new ResultMessage("Task " + task.roomId() + " failed: " + task.invalidReason(), task.roomId(), null,
                     null, Outcome.FAILED, List.of(), Map.of(), null, new ResultMessage.Counts(0, 0, 0),
-                    task.invalidReason(), null, now);
+                    task.invalidReason(), FailureSource.INPUT, null, now);
         }
         List<LedgerEntry> outcomes = task.outcomes();
         int succeeded = (int) outcomes.stream().filter(o -> o.outcome() == Outcome.SUCCEEDED).count();
@@ -81,6 +82,7 @@ public class ResultPublisher {
         return new ResultMessage(status, task.roomId(), task.task().gameId(), task.task().gameName(), outcome,
                 azureStorageUrl, links, first == null ? null : first.result(),
                 new ResultMessage.Counts(total, succeeded, total - succeeded),
-                firstFailure == null ? null : firstFailure.reason(), startedAt, finishedAt);
+                firstFailure == null ? null : firstFailure.reason(),
+                firstFailure == null ? null : firstFailure.errorSource(), startedAt, finishedAt);
     }
 }

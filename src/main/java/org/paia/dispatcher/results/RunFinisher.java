@@ -93,7 +93,8 @@ public class RunFinisher {
     public void record(FinishedRun finished) {
         GameRun run = finished.run();
         ledger.record(LedgerEntry.outcome(run.roomId(), run.instance(), run.attempt(), run.podName(),
-                finished.outcome(), finished.reason(), finished.artifacts(), finished.result(), finished.startedAt(),
+                finished.outcome(), finished.reason(), finished.source(), finished.artifacts(), finished.result(),
+                finished.startedAt(),
                 finished.finishedAt()));
     }
 

@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.util.List;
 import org.apache.camel.Exchange;
 import org.paia.dispatcher.config.Headers;
+import org.paia.dispatcher.ledger.FailureSource;
 import org.paia.dispatcher.ledger.Ledger;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.ledger.Outcome;
@@ -37,7 +38,7 @@ public class Scheduler {
                 return true;
             }
             recordFailure(run, "game pod lost " + run.attempt() + " times (platform failure; max attempts "
-                    + maxAttempts + ")");
+                    + maxAttempts + ")", FailureSource.PLATFORM);
             return false;
         }).toList();
     }
@@ -60,13 +61,13 @@ public class Scheduler {
         Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         String reason = cause == null ? "launch failed" : cause.getMessage();
         LOG.warn("Launch of {} failed for good: {}", run, reason);
-        recordFailure(run, reason);
+        recordFailure(run, reason, FailureSource.INPUT);
     }
 
-    private void recordFailure(GameRun run, String reason) {
+    private void recordFailure(GameRun run, String reason, FailureSource source) {
         try {
             ledger.record(LedgerEntry.outcome(run.roomId(), run.instance(), run.attempt(), null, Outcome.FAILED,
-                    reason, null, null, null, clock.instant()));
+                    reason, source, null, null, null, clock.instant()));
         } catch (RuntimeException e) {
             book.release(run);
             throw e;

@@ -25,16 +25,16 @@ import org.paia.dispatcher.config.DispatcherProperties;
  */
 public class TaskParser {
 
-    /** Room ids become pod names, labels and blob paths: letters, digits, '-' and '_' only. */
-    static final Pattern ROOM_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
-    /** Code names become a folder name in the workspace: no separators, no dot-only names. */
-    static final Pattern CODE_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,63}");
     static final Pattern CONTAINER = Pattern.compile("[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}");
 
     private final ObjectMapper mapper;
     private final DispatcherProperties.Limits limits;
     private final Set<String> games;
     private final URI account;
+    /** Room ids become pod names, labels and workspace folders (paia.limits.room-id-pattern). */
+    private final Pattern roomIdPattern;
+    /** Code names become workspace folders (paia.limits.code-name-pattern). */
+    private final Pattern codeNamePattern;
 
     public TaskParser(ObjectMapper mapper, DispatcherProperties.Limits limits, Set<String> games, String accountUrl) {
         this.mapper = mapper.copy();
@@ -43,6 +43,24 @@ public class TaskParser {
         this.limits = limits;
         this.games = Set.copyOf(games);
         this.account = URI.create(accountUrl.endsWith("/") ? accountUrl.substring(0, accountUrl.length() - 1) : accountUrl);
+        this.roomIdPattern = safeNamePattern("paia.limits.room-id-pattern", limits.getRoomIdPattern());
+        this.codeNamePattern = safeNamePattern("paia.limits.code-name-pattern", limits.getCodeNamePattern());
+    }
+
+    /** A configured name pattern may be stricter or looser, but never admit a path. */
+    private static Pattern safeNamePattern(String property, String regex) {
+        Pattern pattern;
+        try {
+            pattern = Pattern.compile(regex);
+        } catch (java.util.regex.PatternSyntaxException e) {
+            throw new IllegalArgumentException(property + " is not a valid regular expression: " + e.getDescription());
+        }
+        for (String unsafe : new String[] {"", ".", "..", "a/b", "../a", "/a", "a\\b"}) {
+            if (pattern.matcher(unsafe).matches()) {
+                throw new IllegalArgumentException(property + " must not match \"" + unsafe + "\" (names become folders)");
+            }
+        }
+        return pattern;
     }
 
     public GameTask parse(byte[] raw) {
@@ -82,8 +100,8 @@ public class TaskParser {
     /** Validates a task's {@code data} object (as received, or as recorded on the ledger). */
     public GameTask parseData(ObjectNode data) {
         String roomId = text(data, "room_id", null);
-        if (!ROOM_ID.matcher(roomId).matches()) {
-            throw new TaskRejectedException("field 'data.room_id' must match " + ROOM_ID.pattern(), null);
+        if (!roomIdPattern.matcher(roomId).matches()) {
+            throw new TaskRejectedException("field 'data.room_id' must match " + roomIdPattern.pattern(), null);
         }
         JsonNode gameId = data.get("game_id");
         if (gameId == null || !gameId.canConvertToLong() || !gameId.isIntegralNumber()) {
@@ -132,9 +150,9 @@ public class TaskParser {
                 throw new TaskRejectedException("field '" + where + "' must be an object", roomId);
             }
             String codeName = text((ObjectNode) entry, "code_name", roomId, where);
-            if (!CODE_NAME.matcher(codeName).matches() || codeName.chars().allMatch(c -> c == '.')) {
+            if (!codeNamePattern.matcher(codeName).matches() || codeName.chars().allMatch(c -> c == '.')) {
                 throw new TaskRejectedException("field '" + where + ".code_name'=" + printable(codeName)
-                        + " must match " + CODE_NAME.pattern(), roomId);
+                        + " must match " + codeNamePattern.pattern(), roomId);
             }
             if (!names.add(codeName)) {
                 throw new TaskRejectedException("field '" + where + ".code_name'=" + codeName + " is used twice", roomId);

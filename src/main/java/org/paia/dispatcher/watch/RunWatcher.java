@@ -11,6 +11,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.camel.Exchange;
+import org.paia.dispatcher.ledger.FailureSource;
+import org.paia.dispatcher.ledger.Outcome;
 import org.paia.dispatcher.pods.PodClient;
 import org.paia.dispatcher.pods.PodNames;
 import org.paia.dispatcher.schedule.GameRun;
@@ -62,13 +64,15 @@ public class RunWatcher {
         }
         Optional<PodOutcomes.Ended> ended = PodOutcomes.ended(pod);
         boolean deleted = pod.getMetadata().getDeletionTimestamp() != null || "DELETED".equals(action);
-        if (ended.isPresent() && !ended.get().platform() && !(deleted && ended.get().outcome() != org.paia.dispatcher.ledger.Outcome.SUCCEEDED)) {
+        if (ended.isPresent() && !ended.get().platform() && !(deleted && ended.get().outcome() != Outcome.SUCCEEDED)) {
             if (!finishing.add(name)) {
                 return null;
             }
             PodOutcomes.Ended e = ended.get();
             LOG.info("Pod {} ended: {}{}", name, e.outcome(), e.reason() == null ? "" : " - " + e.reason());
-            return new FinishedRun(run.get(), e.outcome(), e.reason(), e.startedAt(), e.finishedAt(), Map.of(), null);
+            FailureSource source = e.outcome() == Outcome.SUCCEEDED ? null : FailureSource.USER_CODE;
+            return new FinishedRun(run.get(), e.outcome(), e.reason(), source, e.startedAt(), e.finishedAt(), Map.of(),
+                    null);
         }
         if (ended.isPresent() && ended.get().platform()) {
             lost(run.get(), ended.get().reason());
@@ -99,7 +103,7 @@ public class RunWatcher {
         stuckSince.remove(name);
         String reason = "pod did not start within " + pendingTimeout.toSeconds() + " s, " + why.get();
         LOG.warn("Pod {} failed to start: {}", name, reason);
-        return new FinishedRun(run, org.paia.dispatcher.ledger.Outcome.FAILED, reason, null, clock.instant(), Map.of(), null);
+        return new FinishedRun(run, Outcome.FAILED, reason, FailureSource.PLATFORM, null, clock.instant(), Map.of(), null);
     }
 
     /**

@@ -158,4 +158,19 @@ class TaskParserTest {
         assertThat(parse(seed().replace("\"category\": \"3D\"", "\"category\": \"3D\", \"instances\": 1"))
                 .instances()).isEqualTo(1);
     }
+
+    @Test
+    void namePatternsAreConfigurableButNeverAdmitAPath() throws Exception {
+        DispatcherProperties.Limits strict = new DispatcherProperties.Limits();
+        strict.setRoomIdPattern("[0-9a-f-]{36}");
+        assertThatThrownBy(() -> parser(strict).parse(seed().replace("8f8ef481-911b-432a-aacd-670be3b8f288", "room-1")
+                .getBytes(StandardCharsets.UTF_8))).hasMessageContaining("must match [0-9a-f-]{36}");
+
+        DispatcherProperties.Limits unsafe = new DispatcherProperties.Limits();
+        unsafe.setCodeNamePattern(".*");
+        assertThatThrownBy(() -> parser(unsafe)).hasMessageContaining("paia.limits.code-name-pattern must not match");
+        DispatcherProperties.Limits broken = new DispatcherProperties.Limits();
+        broken.setRoomIdPattern("[a-z");
+        assertThatThrownBy(() -> parser(broken)).hasMessageContaining("paia.limits.room-id-pattern is not a valid");
+    }
 }
