@@ -19,6 +19,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class AzuriteProcess {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AzuriteProcess.class);
+
     private volatile Process process;
     private final int port;
     private final Path npmDir;
@@ -43,7 +45,7 @@ public final class AzuriteProcess {
         try {
             Path bin = npmDir.resolve("node_modules/.bin/azurite-blob");
             if (!Files.isExecutable(bin)) {
-                install(npmDir);
+                install(npmDir, dir);
             }
             int port = requestedPort > 0 ? requestedPort : freePort();
             if (isListening(port)) {
@@ -103,15 +105,25 @@ public final class AzuriteProcess {
         }
     }
 
-    private static void install(Path npmDir) throws IOException, InterruptedException {
+    /**
+     * Runs {@code npm ci}. Its output goes to a file, never to this process's stdout: under Maven
+     * Surefire, bytes written straight to a forked JVM's stdout corrupt the test report stream.
+     */
+    private static void install(Path npmDir, Path dir) throws IOException, InterruptedException {
         if (!Files.isRegularFile(npmDir.resolve("package-lock.json"))) {
             throw new IllegalStateException("no package-lock.json in " + npmDir.toAbsolutePath()
                     + " (set paia.local.npm-dir to the repository root)");
         }
+        Files.createDirectories(dir);
+        Path log = dir.resolve("npm-ci.log");
+        LOG.info("Installing Azurite with 'npm ci' in {} (output in {})", npmDir.toAbsolutePath(), log);
         Process npm = new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund")
-                .directory(npmDir.toFile()).inheritIO().start();
+                .directory(npmDir.toFile()).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(log.toFile()).start();
         if (!npm.waitFor(10, TimeUnit.MINUTES) || npm.exitValue() != 0) {
-            throw new IllegalStateException("'npm ci' failed in " + npmDir.toAbsolutePath() + " while installing Azurite");
+            throw new IllegalStateException("'npm ci' failed in " + npmDir.toAbsolutePath()
+                    + " while installing Azurite; see " + log);
         }
     }
 
