@@ -80,8 +80,7 @@ class FatalErrorsIT extends DispatcherIT {
             zombie.initTransactions();
         }
         String room = newRoom();
-        uploadProgram("user-102", "kart_3d/code-" + room, "class MLPlay: pass\n");
-        publish(room, seedTask(room, "user-102/kart_3d/code-" + room, "kart3d_ppo_test"));
+        publishWithProgram(room, "kart_3d/code-" + room, "kart3d_ppo_test");
 
         assertFatal("ProducerFencedException", "task-intake", room);
 
@@ -98,8 +97,7 @@ class FatalErrorsIT extends DispatcherIT {
                         .withMessage("pods is forbidden: User \"system:serviceaccount:paia:paia-dispatcher\" cannot create")
                         .build()).once();
         String room = newRoom();
-        uploadProgram("user-102", "kart_3d/code-" + room, "class MLPlay: pass\n");
-        publish(room, seedTask(room, "user-102/kart_3d/code-" + room, "kart3d_ppo_test"));
+        publishWithProgram(room, "kart_3d/code-" + room, "kart3d_ppo_test");
 
         assertFatal("forbidden", "schedule-tick", room);
 

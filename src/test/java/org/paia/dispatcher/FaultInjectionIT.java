@@ -32,8 +32,7 @@ class FaultInjectionIT extends DispatcherIT {
         LocalServers.kubernetesServer().expect().post().withPath("/api/v1/namespaces/paia/pods")
                 .andReturn(429, new StatusBuilder().withCode(429).withMessage("too many requests").build()).once();
         String room = newRoom();
-        uploadProgram("user-102", "kart_3d/code-" + room, "class MLPlay: pass\n");
-        publish(room, seedTask(room, "user-102/kart_3d/code-" + room, "kart3d_ppo_test"));
+        publishWithProgram(room, "kart_3d/code-" + room, "kart3d_ppo_test");
 
         assertThat(awaitResult(room).path("outcome").asText()).isEqualTo("SUCCEEDED");
         assertThat(resultsOf(room)).hasSize(1);

@@ -32,8 +32,7 @@ class PipelineIT extends DispatcherIT {
     @Test
     void seedTaskSucceedsWithDownloadableArtifactsAndNoPodLeft() throws Exception {
         String room = newRoom();
-        uploadProgram("user-102", "kart_3d/code-" + room, "class MLPlay: pass\n");
-        publish(room, seedTask(room, "user-102/kart_3d/code-" + room, "kart3d_ppo_test"));
+        publishWithProgram(room, "kart_3d/code-" + room, "kart3d_ppo_test");
 
         JsonNode result = awaitResult(room);
 
@@ -67,8 +66,7 @@ class PipelineIT extends DispatcherIT {
     @Test
     void crashingGameYieldsOneFailedResultWithTheReasonAndItsLog() throws Exception {
         String room = newRoom();
-        uploadProgram("user-102", "kart_3d/crash-" + room, "raise RuntimeError()\n");
-        publish(room, seedTask(room, "user-102/kart_3d/crash-" + room, "kart3d_crash"));
+        publishWithProgram(room, "kart_3d/crash-" + room, "kart3d_crash");
 
         JsonNode result = awaitResult(room);
 
@@ -127,8 +125,7 @@ class PipelineIT extends DispatcherIT {
     @Test
     void aPodWhoseImageCannotBePulledFailsItsInstanceAfterThePendingTimeout() throws Exception {
         String room = newRoom();
-        uploadProgram("user-102", "kart_3d/noimage-" + room, "class MLPlay: pass\n");
-        publish(room, seedTask(room, "user-102/kart_3d/noimage-" + room, "kart3d_noimage"));
+        publishWithProgram(room, "kart_3d/noimage-" + room, "kart3d_noimage");
 
         JsonNode result = awaitResult(room);
 
@@ -170,8 +167,7 @@ class PipelineIT extends DispatcherIT {
         try {
             assertThat(camel.getRouteController().getRouteStatus("pod-watch")).isEqualTo(ServiceStatus.Stopped);
             String room = newRoom();
-            uploadProgram("user-102", "kart_3d/code-" + room, "class MLPlay: pass\n");
-            publish(room, seedTask(room, "user-102/kart_3d/code-" + room, "kart3d_ppo_test"));
+            publishWithProgram(room, "kart_3d/code-" + room, "kart3d_ppo_test");
 
             assertThat(awaitResult(room).path("outcome").asText()).isEqualTo("SUCCEEDED");
         } finally {

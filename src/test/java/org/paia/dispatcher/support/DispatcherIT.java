@@ -116,6 +116,15 @@ public abstract class DispatcherIT {
         client.getBlobClient(prefix + "/ml_play.py").upload(BinaryData.fromString(script), true);
     }
 
+    /**
+     * Uploads a one-file program to {@code user-102/<folder>/ml_play.py} and publishes the seed task
+     * for the room with that program.
+     */
+    protected void publishWithProgram(String roomId, String folder, String codeName) throws Exception {
+        uploadProgram("user-102", folder, "class MLPlay: pass\n");
+        publish(roomId, seedTask(roomId, "user-102/" + folder, codeName));
+    }
+
     protected static String newRoom() {
         return UUID.randomUUID().toString();
     }
