@@ -72,8 +72,4 @@ public class Leadership implements CamelContextConfiguration {
             book.resetClaims();
         }
     }
-
-    public boolean isLeader() {
-        return leader.get();
-    }
 }
