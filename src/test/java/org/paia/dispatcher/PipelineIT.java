@@ -11,7 +11,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.apache.camel.CamelContext;
+import org.apache.camel.builder.NotifyBuilder;
 import org.apache.camel.ServiceStatus;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
@@ -58,8 +60,9 @@ class PipelineIT extends DispatcherIT {
 
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> kubernetes.pods().inNamespace("paia").withName(pod).get() == null);
-        // Exactly one result, also after the relist has seen everything again.
-        await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).until(() -> true);
+        // Exactly one result, also after two more relist passes have seen everything again.
+        NotifyBuilder relisted = new NotifyBuilder(camel).fromRoute("pod-relist").whenCompleted(2).create();
+        assertThat(relisted.matches(15, TimeUnit.SECONDS)).isTrue();
         assertThat(resultsOf(room)).hasSize(1);
     }
 

@@ -36,10 +36,6 @@ public class Workspace {
         this.mapper = mapper;
     }
 
-    public Path root() {
-        return local;
-    }
-
     public Path programDir(String roomId, String codeName) {
         return local.resolve(roomId).resolve("programs").resolve(codeName);
     }

@@ -19,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -264,10 +263,5 @@ public class SimulatedNode implements SmartLifecycle {
     @Override
     public boolean isRunning() {
         return running;
-    }
-
-    /** For tests: simulated pods that have not ended yet. */
-    public List<String> runningPods() {
-        return List.copyOf(timers.keySet());
     }
 }

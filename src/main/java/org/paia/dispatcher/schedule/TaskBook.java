@@ -266,8 +266,4 @@ public class TaskBook {
     public synchronized int openTasks() {
         return open.size();
     }
-
-    public synchronized int activeRuns() {
-        return runsByPod.size();
-    }
 }
