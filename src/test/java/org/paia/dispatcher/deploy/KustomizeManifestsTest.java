@@ -32,6 +32,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -104,6 +106,9 @@ class KustomizeManifestsTest {
 
         assertThat(objects).allSatisfy(o -> assertThat(o).as("%s %s", o.getKind(), o.getMetadata().getName())
                 .isNotInstanceOf(GenericKubernetesResource.class));
+        // fabric8 keeps fields its model does not know aside: a misspelt field would be dropped silently
+        assertThat(objects.stream().flatMap(o -> unknownFields(o, o.getKind() + " " + o.getMetadata().getName())
+                .stream()).toList()).as("fields unknown to the Kubernetes API model").isEmpty();
         assertThat(objects.stream().map(HasMetadata::getKind).collect(Collectors.toSet())).isEqualTo(EXPECTED_KINDS);
         assertThat(objects).filteredOn(o -> !(o instanceof Namespace))
                 .allSatisfy(o -> assertThat(o.getMetadata().getNamespace()).as(o.getKind()).isEqualTo(NAMESPACE));
@@ -360,6 +365,43 @@ class KustomizeManifestsTest {
             return out.toString(StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /** Paths to the fields of a parsed object that its fabric8 model does not know. */
+    static List<String> unknownFields(Object value, String path) {
+        List<String> unknown = new ArrayList<>();
+        collectUnknownFields(value, path, unknown);
+        return unknown;
+    }
+
+    private static void collectUnknownFields(Object value, String path, List<String> unknown) {
+        if (value instanceof List<?> list) {
+            for (int i = 0; i < list.size(); i++) {
+                collectUnknownFields(list.get(i), path + "[" + i + "]", unknown);
+            }
+        } else if (value instanceof Map<?, ?> map) {
+            map.forEach((key, v) -> collectUnknownFields(v, path + "." + key, unknown));
+        } else if (value != null && value.getClass().getName().startsWith("io.fabric8.kubernetes.api.model")) {
+            for (Method getter : value.getClass().getMethods()) {
+                if (getter.getParameterCount() != 0 || Modifier.isStatic(getter.getModifiers())
+                        || !getter.getName().startsWith("get") || getter.getName().equals("getClass")) {
+                    continue;
+                }
+                Object field;
+                try {
+                    field = getter.invoke(value);
+                } catch (ReflectiveOperationException | RuntimeException e) {
+                    continue; // a derived value (e.g. a Quantity's numerical amount), not a field
+                }
+                if (getter.getName().equals("getAdditionalProperties")) {
+                    if (field instanceof Map<?, ?> extra && !extra.isEmpty()) {
+                        unknown.add(path + ": " + extra.keySet());
+                    }
+                } else {
+                    collectUnknownFields(field, path + "." + getter.getName().substring(3), unknown);
+                }
+            }
         }
     }
 
