@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.paia.dispatcher.kafka.TransactionalWriter;
 import org.paia.dispatcher.schedule.TaskBook;
@@ -19,6 +21,7 @@ public class Ledger {
     private final ObjectMapper mapper;
     private final String topic;
     private final TaskBook book;
+    private final List<Consumer<LedgerEntry>> committedListeners = new CopyOnWriteArrayList<>();
 
     public Ledger(TransactionalWriter writer, ObjectMapper mapper, String topic, TaskBook book) {
         this.writer = writer;
@@ -39,8 +42,14 @@ public class Ledger {
         }
         writer.write(records);
         for (LedgerEntry entry : entries) {
+            committedListeners.forEach(listener -> listener.accept(entry));
             book.apply(entry);
         }
+    }
+
+    /** Called with each entry this process has committed, before it is applied (metrics). */
+    public void addCommittedListener(Consumer<LedgerEntry> listener) {
+        committedListeners.add(listener);
     }
 
     public ProducerRecord<String, byte[]> toRecord(LedgerEntry entry) {
