@@ -92,6 +92,36 @@ class RoutesReloadTest {
         assertThat(camel.getRouteController().getRouteStatus("other")).isEqualTo(ServiceStatus.Started);
     }
 
+    /**
+     * A ConfigMap volume: the files are symlinks through {@code ..data}, itself a symlink to a
+     * timestamped directory; an update writes a new directory and swaps {@code ..data} atomically.
+     */
+    @Test
+    void aConfigMapStyleUpdateIsPickedUp() throws Exception {
+        Path volume = Files.createDirectory(dir.resolve("configmap"));
+        Path first = Files.createDirectory(volume.resolve("..2026_11_23_10_00_00.1"));
+        Files.writeString(first.resolve("mapped.yaml"), greeting("mapped v1").replace("greet", "mapped")
+                .replace("id: greeting", "id: mapped"));
+        Files.createSymbolicLink(volume.resolve("..data"), first.getFileName());
+        Files.createSymbolicLink(volume.resolve("mapped.yaml"), Path.of("..data/mapped.yaml"));
+        PluginHelper.getRoutesLoader(camel).loadRoutes(PluginHelper.getPackageScanResourceResolver(camel)
+                .findResources("file:" + RoutesDirectory.validated(volume.toString()) + "/*.yaml"));
+        RoutesDirectoryWatcher mapped = new RoutesDirectoryWatcher(volume, Duration.ofMillis(200));
+        camel.addService(mapped);
+        assertThat(producer.requestBody("direct:mapped", "", String.class)).isEqualTo("mapped v1");
+
+        Path second = Files.createDirectory(volume.resolve("..2026_11_23_10_05_00.2"));
+        Files.writeString(second.resolve("mapped.yaml"), greeting("mapped v2").replace("greet", "mapped")
+                .replace("id: greeting", "id: mapped"));
+        Files.createSymbolicLink(volume.resolve("..data_tmp"), second.getFileName());
+        Files.move(volume.resolve("..data_tmp"), volume.resolve("..data"), StandardCopyOption.ATOMIC_MOVE,
+                StandardCopyOption.REPLACE_EXISTING);
+
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> "mapped v2".equals(producer.requestBody("direct:mapped", "", String.class)));
+        assertThat(mapped.reloadedCount()).isEqualTo(1);
+    }
+
     @Test
     void aDirectoryWithoutRoutesIsRejectedClearly() throws Exception {
         Path empty = Files.createDirectory(dir.resolve("empty"));
