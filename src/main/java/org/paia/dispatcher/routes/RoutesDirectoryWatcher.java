@@ -117,11 +117,10 @@ public class RoutesDirectoryWatcher extends ServiceSupport implements CamelConte
         try {
             Resource resource = PluginHelper.getResourceLoader(camelContext).resolveResource("file:" + file);
             strategy.getResourceReload().onReload(file.toString(), resource);
-            reloaded.incrementAndGet();
             lastError = null;
             LOG.info("Route file {} reloaded", name);
+            reloaded.incrementAndGet(); // last: a count seen means the error and the log are there
         } catch (Exception e) {
-            failed.incrementAndGet();
             Throwable cause = e;
             while (cause.getCause() != null && cause.getCause() != cause) {
                 cause = cause.getCause();
@@ -129,6 +128,7 @@ public class RoutesDirectoryWatcher extends ServiceSupport implements CamelConte
             lastError = name + ": " + cause.getMessage();
             LOG.error("Route file {} NOT applied, the running routes are unchanged: {}", name,
                     e.getMessage() + (cause != e ? " (" + cause.getMessage() + ")" : ""));
+            failed.incrementAndGet();
         }
     }
 

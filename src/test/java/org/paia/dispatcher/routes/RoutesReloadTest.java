@@ -67,7 +67,8 @@ class RoutesReloadTest {
         await().atMost(Duration.ofSeconds(30))
                 .until(() -> "hello v2".equals(producer.requestBody("direct:greet", "", String.class)));
         assertThat(producer.requestBody("direct:other", "", String.class)).isEqualTo("other");
-        assertThat(watcher.reloadedCount()).isEqualTo(1);
+        // the new route serves as soon as Camel has swapped it in, a moment before the watcher counts it
+        await().atMost(Duration.ofSeconds(10)).until(() -> watcher.reloadedCount() == 1);
         assertThat(watcher.lastError()).isNull();
 
         // not YAML at all
@@ -88,6 +89,7 @@ class RoutesReloadTest {
         write("greeting.yaml", greeting("hello v4"));
         await().atMost(Duration.ofSeconds(30))
                 .until(() -> "hello v4".equals(producer.requestBody("direct:greet", "", String.class)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> watcher.reloadedCount() == 2);
         assertThat(watcher.lastError()).isNull();
         assertThat(camel.getRouteController().getRouteStatus("other")).isEqualTo(ServiceStatus.Started);
     }
@@ -119,7 +121,7 @@ class RoutesReloadTest {
 
         await().atMost(Duration.ofSeconds(30))
                 .until(() -> "mapped v2".equals(producer.requestBody("direct:mapped", "", String.class)));
-        assertThat(mapped.reloadedCount()).isEqualTo(1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> mapped.reloadedCount() == 1);
     }
 
     @Test
