@@ -83,7 +83,7 @@ public class TaskIntake implements Processor {
         } catch (TaskRejectedException rejected) {
             records = rejection(raw, key, consumed, rejected);
             exchange.getIn().setHeader(Headers.INTAKE_VERDICT, "rejected");
-            exchange.getIn().setHeader(Headers.INTAKE_REJECTION, rejected.getMessage());
+            exchange.getIn().setHeader(Headers.INTAKE_REJECTION, loggable(rejected.getMessage()));
             LOG.warn("Task rejected at {}-{}@{} (room {}): {}", consumed.partition().topic(),
                     consumed.partition().partition(), consumed.offset(), rejected.roomId(), loggable(rejected.getMessage()));
         }
