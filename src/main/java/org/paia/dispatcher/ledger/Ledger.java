@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.RetriableException;
 import org.paia.dispatcher.kafka.FatalDispatcherException;
@@ -31,6 +33,7 @@ public class Ledger {
     private final TaskBook book;
     private final Queue<Pending> queue = new ConcurrentLinkedQueue<>();
     private final Object committing = new Object();
+    private final List<Consumer<LedgerEntry>> committedListeners = new CopyOnWriteArrayList<>();
 
     /** One call's records and entries, and how its commit ended. */
     private static final class Pending {
@@ -100,6 +103,7 @@ public class Ledger {
 
     private void applied(Pending p) {
         for (LedgerEntry entry : p.entries) {
+            committedListeners.forEach(listener -> listener.accept(entry));
             book.apply(entry);
         }
         p.done = true;
@@ -108,6 +112,11 @@ public class Ledger {
     private static void failed(Pending p, RuntimeException e) {
         p.failure = e;
         p.done = true;
+    }
+
+    /** Called with each entry this process has committed, before it is applied (metrics). */
+    public void addCommittedListener(Consumer<LedgerEntry> listener) {
+        committedListeners.add(listener);
     }
 
     public ProducerRecord<String, byte[]> toRecord(LedgerEntry entry) {

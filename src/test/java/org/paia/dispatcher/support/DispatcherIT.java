@@ -23,6 +23,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.paia.dispatcher.config.DispatcherProperties;
 import org.paia.dispatcher.local.LocalServers;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.test.context.ActiveProfiles;
 
@@ -35,6 +36,7 @@ import static org.awaitility.Awaitility.await;
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @ActiveProfiles({"local", "test"})
+@AutoConfigureObservability // /actuator/prometheus is served (MetricsIT)
 public abstract class DispatcherIT {
 
     protected static final String SEED_TASK_FILE = "examples/kart_3d.json";
