@@ -291,8 +291,7 @@ class KustomizeManifestsTest {
         assertThat(configMapData(objects, "paia-pod-template", "pod-template.yaml"))
                 .isEqualTo(Files.readString(RESOURCES.resolve("pod-template.yaml")));
 
-        assertThat(mountPathOf(pod, configMap(objects, "paia-routes")) + "/*.yaml")
-                .isEqualTo(env.get("CAMEL_MAIN_ROUTESINCLUDEPATTERN").replaceFirst("^file:", ""));
+        assertThat(mountPathOf(pod, configMap(objects, "paia-routes"))).isEqualTo(env.get("PAIA_ROUTES_DIR"));
         assertThat("optional:file:" + mountPathOf(pod, configMap(objects, "paia-dispatcher-config")) + "/")
                 .isEqualTo(env.get("SPRING_CONFIG_ADDITIONAL_LOCATION"));
         assertThat("file:" + mountPathOf(pod, configMap(objects, "paia-pod-template")) + "/pod-template.yaml")
