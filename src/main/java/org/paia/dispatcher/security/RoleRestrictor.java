@@ -1,5 +1,6 @@
 package org.paia.dispatcher.security;
 
+import java.util.Set;
 import java.util.regex.Pattern;
 import javax.management.ObjectName;
 import org.jolokia.server.core.service.api.Restrictor;
@@ -14,14 +15,17 @@ import org.springframework.security.core.context.SecurityContextHolder;
  * and exec passes here on the request's thread, so the Spring Security login of the request decides:
  * {@code admin} may write attributes and invoke any operation; {@code viewer} may read attributes
  * and invoke only read-only operations (names starting with get, is, has, list, dump, browse,
- * explain, can, count, find or query — what Hawtio's tree and Camel tabs call), so it can never
- * stop, suspend or reset a route. A denied request gets Jolokia's 403 error.
+ * explain, can, count, find or query — what Hawtio's tree and Camel tabs call — except the JVM's
+ * dumpHeap), so it can never stop, suspend or reset a route. A denied request gets Jolokia's 403 error.
  */
 public class RoleRestrictor implements Restrictor {
 
     /** Operation names that only read: JMX getters, Camel's dump, browse and explain operations, Hawtio's list and canInvoke. */
     static final Pattern READ_ONLY_OPERATION =
             Pattern.compile("(get|is|has|list|dump|browse|explain|can|count|find|query)([A-Z0-9_].*)?");
+
+    /** Named like a read, but writes: the JVM's heap dump goes to a file (and holds every secret in memory). */
+    static final Set<String> WRITING_DESPITE_THE_NAME = Set.of("dumpHeap");
 
     @Override
     public boolean isHttpMethodAllowed(HttpMethod method) {
@@ -58,7 +62,8 @@ public class RoleRestrictor implements Restrictor {
         }
         int signature = operation.indexOf('(');
         String name = signature < 0 ? operation : operation.substring(0, signature);
-        return READ_ONLY_OPERATION.matcher(name.trim()).matches();
+        name = name.trim();
+        return READ_ONLY_OPERATION.matcher(name).matches() && !WRITING_DESPITE_THE_NAME.contains(name);
     }
 
     @Override

@@ -36,6 +36,8 @@ class RoleRestrictorTest {
         assertThat(restrictor.isOperationAllowed(route, "reset(boolean)")).isFalse();
         assertThat(restrictor.isOperationAllowed(route, "issue()")).as("a prefix needs a word boundary").isFalse();
         assertThat(restrictor.isAttributeWriteAllowed(route, "Tracing")).isFalse();
+        assertThat(restrictor.isOperationAllowed(name("com.sun.management:type=HotSpotDiagnostic"),
+                "dumpHeap(java.lang.String,boolean)")).as("writes a file").isFalse();
     }
 
     @Test

@@ -66,6 +66,24 @@ class WebSecurityIT extends DispatcherIT {
         assertThat(response.body()).contains("\"status\"");
     }
 
+    /** paia.security.prometheus-public=true (the default): the scraper needs no login. */
+    @Test
+    void prometheusIsNotBehindTheLogin() throws Exception {
+        HttpResponse<String> response = HTTP.send(
+                HttpRequest.newBuilder(url("/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).contains("jvm_memory_used_bytes");
+    }
+
+    @Test
+    void otherActuatorEndpointsNeedALogin() throws Exception {
+        HttpResponse<String> response = HTTP.send(
+                HttpRequest.newBuilder(url("/actuator/info")).build(), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(response.statusCode()).isEqualTo(401);
+    }
+
     @Test
     void hawtioPageWithoutLoginSendsABrowserToTheLoginForm() throws Exception {
         HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(url("/actuator/hawtio/"))
