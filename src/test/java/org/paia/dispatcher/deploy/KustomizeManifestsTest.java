@@ -297,9 +297,12 @@ class KustomizeManifestsTest {
         assertThat("file:" + mountPathOf(pod, configMap(objects, "paia-pod-template")) + "/pod-template.yaml")
                 .isEqualTo(env.get("PAIA_KUBERNETES_POD_TEMPLATE"));
         assertThat(env).containsEntry("SPRING_PROFILES_ACTIVE", "cluster");
-        // envFrom points at the env ConfigMap that exists
-        assertThat(pod.getContainers().get(0).getEnvFrom()).singleElement()
-                .satisfies(from -> configMap(objects, from.getConfigMapRef().getName()));
+        // envFrom: the env ConfigMap that exists, and the users' Secret by reference only (optional)
+        var envFrom = pod.getContainers().get(0).getEnvFrom();
+        assertThat(envFrom).hasSize(2);
+        assertThat(envFrom.get(0).getConfigMapRef()).satisfies(ref -> configMap(objects, ref.getName()));
+        assertThat(envFrom.get(1).getSecretRef().getName()).isEqualTo("paia-dispatcher-users");
+        assertThat(envFrom.get(1).getSecretRef().getOptional()).isTrue();
     }
 
     @Test
