@@ -1,5 +1,7 @@
 package org.paia.dispatcher.kafka;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -19,6 +21,8 @@ import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.paia.dispatcher.failures.FailureClass;
+import org.paia.dispatcher.failures.FailureClassifier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +37,12 @@ import org.slf4j.LoggerFactory;
  * is rethrown (the caller rewinds and processes the record again); a fatal one (fenced, unauthorised,
  * unsupported) closes the producer and is rethrown as {@link FatalDispatcherException}. Calls are serialised: a transactional
  * producer carries one transaction at a time.
+ *
+ * <p>With {@link #withMetrics} every failed attempt that will be repeated — a commit repeated here, or
+ * a transaction aborted (or not begun) for its caller to redo — is counted as
+ * {@code paia_transaction_retries_total{writer,class}}. The Kafka client hides a short broker outage
+ * inside its blocking calls; these are the retries that the outage costs, and Camel's redelivery
+ * counters only see the ones that reach a route.
  */
 public class TransactionalWriter implements AutoCloseable {
 
@@ -43,6 +53,8 @@ public class TransactionalWriter implements AutoCloseable {
     private final Properties config;
     private final AtomicReference<Producer<String, byte[]>> producer = new AtomicReference<>();
     private volatile FatalDispatcherException fatal;
+    private volatile MeterRegistry metrics;
+    private volatile String writerName;
 
     public TransactionalWriter(String bootstrapServers, String transactionalId, Map<String, String> clientProperties) {
         this.transactionalId = transactionalId;
@@ -59,6 +71,23 @@ public class TransactionalWriter implements AutoCloseable {
         config.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, "15000");
         config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    }
+
+    /** Counts this writer's retried transactions in {@code registry}, tagged {@code writer=name}. */
+    public TransactionalWriter withMetrics(MeterRegistry registry, String name) {
+        this.writerName = name;
+        this.metrics = registry;
+        return this;
+    }
+
+    private void countRetry(Throwable cause) {
+        MeterRegistry registry = metrics;
+        if (registry != null) {
+            Counter.builder("paia.transaction.retries")
+                    .description("Kafka transactions that failed and are repeated (by this writer or its caller), by class")
+                    .tag("writer", writerName).tag("class", FailureClassifier.classify(cause).name())
+                    .register(registry).increment();
+        }
     }
 
     /** Writes the records in one transaction, committing nothing else. */
@@ -89,8 +118,10 @@ public class TransactionalWriter implements AutoCloseable {
                  | UnsupportedVersionException | InvalidPidMappingException | IllegalStateException e) {
             throw fail("transactional producer " + transactionalId + " cannot continue: " + e.getClass().getSimpleName(), e);
         } catch (KafkaException | IllegalArgumentException e) {
-            LOG.warn("Aborting transaction of {}: {}", transactionalId, e.toString());
+            FailureClass failureClass = FailureClassifier.classify(e);
+            LOG.warn("Aborting transaction of {} ({}): {}", transactionalId, failureClass, e.toString());
             abortOrReset(p, e);
+            countRetry(e);
             throw e;
         }
     }
@@ -108,8 +139,9 @@ public class TransactionalWriter implements AutoCloseable {
                 if (attempt >= COMMIT_ATTEMPTS) {
                     throw e;
                 }
-                LOG.warn("Commit of {} timed out (attempt {} of {}), repeating it", transactionalId, attempt,
-                        COMMIT_ATTEMPTS);
+                LOG.warn("Commit of {} timed out (attempt {} of {}, {}), repeating it", transactionalId, attempt,
+                        COMMIT_ATTEMPTS, FailureClassifier.classify(e));
+                countRetry(e);
             }
         }
     }
@@ -181,6 +213,7 @@ public class TransactionalWriter implements AutoCloseable {
                         + e.getClass().getSimpleName(), e);
             } catch (RuntimeException e) {
                 p.close(java.time.Duration.ZERO); // broker unreachable: the next write tries again
+                countRetry(e);
                 throw e;
             }
             producer.set(p);

@@ -21,22 +21,26 @@ final class DispatcherProcess {
     private final String replicaId;
     private final Path log;
     private final Process process;
+    private final int httpPort;
 
-    private DispatcherProcess(String replicaId, Path log, Process process) {
+    private DispatcherProcess(String replicaId, Path log, Process process, int httpPort) {
         this.replicaId = replicaId;
         this.log = log;
         this.process = process;
+        this.httpPort = httpPort;
     }
 
-    static DispatcherProcess start(ChaosCluster cluster, String replicaId, int run) throws IOException {
+    static DispatcherProcess start(ChaosCluster cluster, String replicaId, int run, String... extraArgs) throws IOException {
         Path dir = cluster.dir().resolve("dispatchers");
         Files.createDirectories(dir.resolve("tmp"));
         Path log = dir.resolve(replicaId + "-" + run + ".log");
+        // A known port (actuator included), so that a test can scrape /actuator/prometheus.
+        int httpPort = ChaosCluster.freePort();
         List<String> command = new ArrayList<>(List.of(ChaosCluster.java(), "-Xmx512m", "-XX:+UseSerialGC",
                 "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=" + dir.resolve("tmp"),
                 "-jar", ChaosCluster.dispatcherJar().toString(),
                 "--spring.profiles.active=cluster",
-                "--server.port=0",
+                "--server.port=" + httpPort,
                 "--paia.kafka.bootstrap-servers=" + cluster.bootstrapServers(),
                 "--paia.kafka.replica-id=" + replicaId,
                 "--paia.kubernetes.master-url=" + cluster.kubernetesUrl(),
@@ -51,11 +55,12 @@ final class DispatcherProcess {
                 "--paia.retry.max-delay-ms=500",
                 "--logging.level.root=WARN",
                 "--logging.level.org.paia=INFO"));
+        command.addAll(List.of(extraArgs));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         // The storage key goes through the environment, as a Secret would, never on the command line.
         builder.environment().putAll(Map.of("PAIA_STORAGE_CONNECTION_STRING", cluster.storageConnectionString()));
-        return new DispatcherProcess(replicaId, log, builder.start());
+        return new DispatcherProcess(replicaId, log, builder.start(), httpPort);
     }
 
     String replicaId() {
@@ -70,6 +75,23 @@ final class DispatcherProcess {
             return logText().contains("Started DispatcherApplication");
         });
         return this;
+    }
+
+    /** GET on the dispatcher's own HTTP port (actuator endpoints); the body, or an error for a non-2xx. */
+    String get(String path) throws IOException, InterruptedException {
+        java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + httpPort + path))
+                        .timeout(Duration.ofSeconds(10)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() / 100 != 2) {
+            throw new IOException("GET " + path + " answered " + response.statusCode());
+        }
+        return response.body();
+    }
+
+    /** The dispatcher's {@code /actuator/prometheus}, parsed. */
+    PrometheusScrape scrape() throws IOException, InterruptedException {
+        return PrometheusScrape.parse(get("/actuator/prometheus"));
     }
 
     boolean logContains(String text) {
