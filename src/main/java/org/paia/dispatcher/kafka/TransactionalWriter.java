@@ -51,6 +51,7 @@ public class TransactionalWriter implements AutoCloseable {
 
     private final String transactionalId;
     private final Properties config;
+    private final long transactionTimeoutMs;
     private final AtomicReference<Producer<String, byte[]>> producer = new AtomicReference<>();
     private volatile FatalDispatcherException fatal;
     private volatile MeterRegistry metrics;
@@ -66,6 +67,7 @@ public class TransactionalWriter implements AutoCloseable {
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.CLIENT_ID_CONFIG, transactionalId);
         config.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "60000");
+        this.transactionTimeoutMs = Long.parseLong(String.valueOf(config.get(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG)).trim());
         config.putIfAbsent(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "120000");
         // Bounds how long a call blocks on an unreachable broker (the route thread waits meanwhile).
         config.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, "15000");
@@ -103,6 +105,7 @@ public class TransactionalWriter implements AutoCloseable {
      */
     public synchronized void write(List<ProducerRecord<String, byte[]>> records, ConsumedOffset consumed) {
         Producer<String, byte[]> p = producer();
+        long begun = System.nanoTime();
         try {
             p.beginTransaction();
             for (ProducerRecord<String, byte[]> record : records) {
@@ -116,6 +119,10 @@ public class TransactionalWriter implements AutoCloseable {
             commit(p);
         } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException
                  | UnsupportedVersionException | InvalidPidMappingException | IllegalStateException e) {
+            long ranMs = (System.nanoTime() - begun) / 1_000_000;
+            if (e instanceof ProducerFencedException && ranMs >= transactionTimeoutMs) {
+                throw timedOut(ranMs, e);
+            }
             throw fail("transactional producer " + transactionalId + " cannot continue: " + e.getClass().getSimpleName(), e);
         } catch (KafkaException | IllegalArgumentException e) {
             FailureClass failureClass = FailureClassifier.classify(e);
@@ -124,6 +131,23 @@ public class TransactionalWriter implements AutoCloseable {
             countRetry(e);
             throw e;
         }
+    }
+
+    /**
+     * Kafka 3.9 reports a transaction that the coordinator aborted for exceeding
+     * {@code transaction.timeout.ms} as {@link ProducerFencedException} on the next call to the
+     * coordinator (it bumps the epoch when it aborts), exactly as it reports a newer producer with our
+     * id. A transaction that ran past its timeout was aborted by the broker: that is abortable, and a
+     * new producer ({@code initTransactions}) continues. A fence within the timeout stays fatal.
+     */
+    private TransactionTimedOutException timedOut(long ranMs, RuntimeException fenced) {
+        TransactionTimedOutException e = new TransactionTimedOutException("transaction of " + transactionalId + " ran "
+                + ranMs + " ms, past transaction.timeout.ms=" + transactionTimeoutMs + ": the broker aborted it", fenced);
+        LOG.warn("Aborted by the broker: {} ({}); the producer is recreated and the record processed again",
+                e.getMessage(), FailureClassifier.classify(e));
+        reset();
+        countRetry(e);
+        return e;
     }
 
     /**

@@ -31,14 +31,30 @@ final class DispatcherProcess {
     }
 
     static DispatcherProcess start(ChaosCluster cluster, String replicaId, int run, String... extraArgs) throws IOException {
+        return start(cluster, replicaId, run, null, List.of(), extraArgs);
+    }
+
+    /**
+     * With {@code extraClasses} (a directory), the jar runs through Spring Boot's PropertiesLauncher
+     * with that directory on its class path ({@code loader.path}), e.g. for a Kafka client interceptor.
+     */
+    static DispatcherProcess start(ChaosCluster cluster, String replicaId, int run, Path extraClasses,
+                                   List<String> jvmOptions, String... extraArgs) throws IOException {
         Path dir = cluster.dir().resolve("dispatchers");
         Files.createDirectories(dir.resolve("tmp"));
         Path log = dir.resolve(replicaId + "-" + run + ".log");
         // A known port (actuator included), so that a test can scrape /actuator/prometheus.
         int httpPort = ChaosCluster.freePort();
         List<String> command = new ArrayList<>(List.of(ChaosCluster.java(), "-Xmx512m", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=" + dir.resolve("tmp"),
-                "-jar", ChaosCluster.dispatcherJar().toString(),
+                "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=" + dir.resolve("tmp")));
+        command.addAll(jvmOptions);
+        if (extraClasses == null) {
+            command.addAll(List.of("-jar", ChaosCluster.dispatcherJar().toString()));
+        } else {
+            command.addAll(List.of("-Dloader.path=" + extraClasses, "-cp", ChaosCluster.dispatcherJar().toString(),
+                    "org.springframework.boot.loader.launch.PropertiesLauncher"));
+        }
+        command.addAll(List.of(
                 "--spring.profiles.active=cluster",
                 "--server.port=" + httpPort,
                 "--paia.kafka.bootstrap-servers=" + cluster.bootstrapServers(),
