@@ -85,7 +85,7 @@ public class DispatcherConfiguration {
         DispatcherProperties.Kafka kafka = properties.getKafka();
         TransactionalWriter writer = new TransactionalWriter(kafka.getBootstrapServers(),
                 kafka.getTransactionalIdPrefix() + "-intake-" + kafka.getReplicaId(), kafka.getClientProperties())
-                .withMetrics(registry, "intake");
+                .withMetrics(registry, "intake").recoveringTimedOutTransactions();
         // Fence our previous incarnation now: its open transaction (a kill -9 mid-write) is aborted at once,
         // instead of holding back every read_committed reader until the transaction times out.
         writer.tryFence();

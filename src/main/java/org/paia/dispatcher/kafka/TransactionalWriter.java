@@ -56,6 +56,7 @@ public class TransactionalWriter implements AutoCloseable {
     private volatile FatalDispatcherException fatal;
     private volatile MeterRegistry metrics;
     private volatile String writerName;
+    private volatile boolean recoversTimedOut;
 
     public TransactionalWriter(String bootstrapServers, String transactionalId, Map<String, String> clientProperties) {
         this.transactionalId = transactionalId;
@@ -79,6 +80,17 @@ public class TransactionalWriter implements AutoCloseable {
     public TransactionalWriter withMetrics(MeterRegistry registry, String name) {
         this.writerName = name;
         this.metrics = registry;
+        return this;
+    }
+
+    /**
+     * Treats a fence that ends a transaction older than {@code transaction.timeout.ms} as the broker's
+     * abort of a timed-out transaction (ABORTABLE, see {@link #timedOut}) instead of as fatal. Only for a
+     * transactional id that no other live process uses (the intake's, one per replica): where the id
+     * is shared (the scheduler's), a slow zombie could otherwise fence the new leader back.
+     */
+    public TransactionalWriter recoveringTimedOutTransactions() {
+        this.recoversTimedOut = true;
         return this;
     }
 
@@ -120,7 +132,7 @@ public class TransactionalWriter implements AutoCloseable {
         } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException
                  | UnsupportedVersionException | InvalidPidMappingException | IllegalStateException e) {
             long ranMs = (System.nanoTime() - begun) / 1_000_000;
-            if (e instanceof ProducerFencedException && ranMs >= transactionTimeoutMs) {
+            if (recoversTimedOut && e instanceof ProducerFencedException && ranMs >= transactionTimeoutMs) {
                 throw timedOut(ranMs, e);
             }
             throw fail("transactional producer " + transactionalId + " cannot continue: " + e.getClass().getSimpleName(), e);
@@ -151,20 +163,28 @@ public class TransactionalWriter implements AutoCloseable {
     }
 
     /**
-     * A commit that timed out may be repeated: the producer remembers the pending result (Kafka's
-     * documented retry for {@code TimeoutException}); a broker that is back within a few tries commits.
+     * A commit that timed out must be repeated, never aborted (Kafka refuses: "the previous call to
+     * commitTransaction timed out and must be retried"): the EndTxn request may already be on its way,
+     * so the outcome is unknown, and reporting a failure would let the caller write the same records
+     * again — a duplicate once the first commit lands. So it is repeated until the broker answers,
+     * for at least {@code transaction.timeout.ms} (by then the coordinator has committed or aborted it);
+     * a commit still unanswered after that leaves the outcome unknown, which only a restart that
+     * rebuilds from the ledger resolves: fatal.
      */
     private void commit(Producer<String, byte[]> p) {
+        long started = System.nanoTime();
         for (int attempt = 1; ; attempt++) {
             try {
                 p.commitTransaction();
                 return;
             } catch (TimeoutException | InterruptException e) {
-                if (attempt >= COMMIT_ATTEMPTS) {
-                    throw e;
+                long waitedMs = (System.nanoTime() - started) / 1_000_000;
+                if (attempt >= COMMIT_ATTEMPTS && waitedMs >= transactionTimeoutMs) {
+                    throw fail("commit of " + transactionalId + " unanswered for " + waitedMs
+                            + " ms: its outcome is unknown", e);
                 }
-                LOG.warn("Commit of {} timed out (attempt {} of {}, {}), repeating it", transactionalId, attempt,
-                        COMMIT_ATTEMPTS, FailureClassifier.classify(e));
+                LOG.warn("Commit of {} timed out (attempt {}, {} ms, {}), repeating it", transactionalId, attempt,
+                        waitedMs, FailureClassifier.classify(e));
                 countRetry(e);
             }
         }
