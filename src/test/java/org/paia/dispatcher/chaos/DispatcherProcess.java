@@ -84,12 +84,18 @@ final class DispatcherProcess {
     }
 
     DispatcherProcess awaitStarted() {
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200)).until(() -> {
-            if (!process.isAlive()) {
-                throw new AssertionError(replicaId + " exited with " + process.exitValue() + ":\n" + tail(40));
-            }
-            return logText().contains("Started DispatcherApplication");
-        });
+        try {
+            // generous: on a loaded 2-core machine, two replicas starting together took 160 s
+            await().atMost(Duration.ofSeconds(240)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                if (!process.isAlive()) {
+                    throw new AssertionError(replicaId + " exited with " + process.exitValue() + ":\n" + tail(40));
+                }
+                return logText().contains("Started DispatcherApplication");
+            });
+        } catch (RuntimeException | AssertionError e) {
+            process.destroyForcibly(); // never leave a dispatcher running after a failed test
+            throw e;
+        }
         return this;
     }
 

@@ -63,10 +63,10 @@ class ExactlyOnceChaosIT {
             cluster.registerReplica("replica-b");
             DispatcherProcess a = DispatcherProcess.start(cluster, "replica-a", 1);
             DispatcherProcess b = DispatcherProcess.start(cluster, "replica-b", 1);
-            a.awaitStarted();
-            b.awaitStarted();
             List<String> rooms = new ArrayList<>();
             try (ResultCollector results = cluster.collectResults()) {
+                a.awaitStarted();
+                b.awaitStarted();
                 rooms.addAll(cluster.publishTasks(60));
                 await().atMost(Duration.ofSeconds(60)).until(() -> cluster.leader() != null
                         && results.all().size() >= 10);
