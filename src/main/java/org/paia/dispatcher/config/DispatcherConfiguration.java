@@ -81,10 +81,12 @@ public class DispatcherConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    TransactionalWriter intakeWriter(DispatcherProperties properties, TopicSetup topics) {
+    TransactionalWriter intakeWriter(DispatcherProperties properties, TopicSetup topics,
+                                     io.micrometer.core.instrument.MeterRegistry registry) {
         DispatcherProperties.Kafka kafka = properties.getKafka();
         TransactionalWriter writer = new TransactionalWriter(kafka.getBootstrapServers(),
-                kafka.getTransactionalIdPrefix() + "-intake-" + kafka.getReplicaId(), kafka.getClientProperties());
+                kafka.getTransactionalIdPrefix() + "-intake-" + kafka.getReplicaId(), kafka.getClientProperties())
+                .withMetrics(registry, "intake").recoveringTimedOutTransactions();
         // Fence our previous incarnation now: its open transaction (a kill -9 mid-write) is aborted at once,
         // instead of holding back every read_committed reader until the transaction times out.
         writer.tryFence();
@@ -92,11 +94,12 @@ public class DispatcherConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    TransactionalWriter schedulerWriter(DispatcherProperties properties, TopicSetup topics) {
+    TransactionalWriter schedulerWriter(DispatcherProperties properties, TopicSetup topics,
+                                        io.micrometer.core.instrument.MeterRegistry registry) {
         DispatcherProperties.Kafka kafka = properties.getKafka();
         // One id for whichever replica schedules: a newer scheduler fences an older one's late writes.
         return new TransactionalWriter(kafka.getBootstrapServers(), kafka.getTransactionalIdPrefix() + "-scheduler",
-                kafka.getClientProperties());
+                kafka.getClientProperties()).withMetrics(registry, "scheduler");
     }
 
     @Bean

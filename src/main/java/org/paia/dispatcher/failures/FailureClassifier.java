@@ -56,6 +56,9 @@ public final class FailureClassifier {
         if (t instanceof FatalDispatcherException || t instanceof Error) {
             return FailureClass.FATAL;
         }
+        if (t instanceof org.paia.dispatcher.kafka.TransactionTimedOutException) {
+            return FailureClass.ABORTABLE; // the broker aborted our own transaction; its "fenced" cause is not fatal
+        }
         if (t instanceof KafkaException) {
             return kafka((KafkaException) t);
         }

@@ -1,5 +1,7 @@
 package org.paia.dispatcher.kafka;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -19,6 +21,8 @@ import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.paia.dispatcher.failures.FailureClass;
+import org.paia.dispatcher.failures.FailureClassifier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +37,12 @@ import org.slf4j.LoggerFactory;
  * is rethrown (the caller rewinds and processes the record again); a fatal one (fenced, unauthorised,
  * unsupported) closes the producer and is rethrown as {@link FatalDispatcherException}. Calls are serialised: a transactional
  * producer carries one transaction at a time.
+ *
+ * <p>With {@link #withMetrics} every failed attempt that will be repeated — a commit repeated here, or
+ * a transaction aborted (or not begun) for its caller to redo — is counted as
+ * {@code paia_transaction_retries_total{writer,class}}. The Kafka client hides a short broker outage
+ * inside its blocking calls; these are the retries that the outage costs, and Camel's redelivery
+ * counters only see the ones that reach a route.
  */
 public class TransactionalWriter implements AutoCloseable {
 
@@ -41,8 +51,12 @@ public class TransactionalWriter implements AutoCloseable {
 
     private final String transactionalId;
     private final Properties config;
+    private final long transactionTimeoutMs;
     private final AtomicReference<Producer<String, byte[]>> producer = new AtomicReference<>();
     private volatile FatalDispatcherException fatal;
+    private volatile MeterRegistry metrics;
+    private volatile String writerName;
+    private volatile boolean recoversTimedOut;
 
     public TransactionalWriter(String bootstrapServers, String transactionalId, Map<String, String> clientProperties) {
         this.transactionalId = transactionalId;
@@ -54,11 +68,40 @@ public class TransactionalWriter implements AutoCloseable {
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.CLIENT_ID_CONFIG, transactionalId);
         config.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "60000");
+        this.transactionTimeoutMs = Long.parseLong(String.valueOf(config.get(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG)).trim());
         config.putIfAbsent(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "120000");
         // Bounds how long a call blocks on an unreachable broker (the route thread waits meanwhile).
         config.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, "15000");
         config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    }
+
+    /** Counts this writer's retried transactions in {@code registry}, tagged {@code writer=name}. */
+    public TransactionalWriter withMetrics(MeterRegistry registry, String name) {
+        this.writerName = name;
+        this.metrics = registry;
+        return this;
+    }
+
+    /**
+     * Treats a fence that ends a transaction older than {@code transaction.timeout.ms} as the broker's
+     * abort of a timed-out transaction (ABORTABLE, see {@link #timedOut}) instead of as fatal. Only for a
+     * transactional id that no other live process uses (the intake's, one per replica): where the id
+     * is shared (the scheduler's), a slow zombie could otherwise fence the new leader back.
+     */
+    public TransactionalWriter recoveringTimedOutTransactions() {
+        this.recoversTimedOut = true;
+        return this;
+    }
+
+    private void countRetry(Throwable cause) {
+        MeterRegistry registry = metrics;
+        if (registry != null) {
+            Counter.builder("paia.transaction.retries")
+                    .description("Kafka transactions that failed and are repeated (by this writer or its caller), by class")
+                    .tag("writer", writerName).tag("class", FailureClassifier.classify(cause).name())
+                    .register(registry).increment();
+        }
     }
 
     /** Writes the records in one transaction, committing nothing else. */
@@ -74,6 +117,7 @@ public class TransactionalWriter implements AutoCloseable {
      */
     public synchronized void write(List<ProducerRecord<String, byte[]>> records, ConsumedOffset consumed) {
         Producer<String, byte[]> p = producer();
+        long begun = System.nanoTime();
         try {
             p.beginTransaction();
             for (ProducerRecord<String, byte[]> record : records) {
@@ -87,29 +131,61 @@ public class TransactionalWriter implements AutoCloseable {
             commit(p);
         } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException
                  | UnsupportedVersionException | InvalidPidMappingException | IllegalStateException e) {
+            long ranMs = (System.nanoTime() - begun) / 1_000_000;
+            if (recoversTimedOut && e instanceof ProducerFencedException && ranMs >= transactionTimeoutMs) {
+                throw timedOut(ranMs, e);
+            }
             throw fail("transactional producer " + transactionalId + " cannot continue: " + e.getClass().getSimpleName(), e);
         } catch (KafkaException | IllegalArgumentException e) {
-            LOG.warn("Aborting transaction of {}: {}", transactionalId, e.toString());
+            FailureClass failureClass = FailureClassifier.classify(e);
+            LOG.warn("Aborting transaction of {} ({}): {}", transactionalId, failureClass, e.toString());
             abortOrReset(p, e);
+            countRetry(e);
             throw e;
         }
     }
 
     /**
-     * A commit that timed out may be repeated: the producer remembers the pending result (Kafka's
-     * documented retry for {@code TimeoutException}); a broker that is back within a few tries commits.
+     * Kafka 3.9 reports a transaction that the coordinator aborted for exceeding
+     * {@code transaction.timeout.ms} as {@link ProducerFencedException} on the next call to the
+     * coordinator (it bumps the epoch when it aborts), exactly as it reports a newer producer with our
+     * id. A transaction that ran past its timeout was aborted by the broker: that is abortable, and a
+     * new producer ({@code initTransactions}) continues. A fence within the timeout stays fatal.
+     */
+    private TransactionTimedOutException timedOut(long ranMs, RuntimeException fenced) {
+        TransactionTimedOutException e = new TransactionTimedOutException("transaction of " + transactionalId + " ran "
+                + ranMs + " ms, past transaction.timeout.ms=" + transactionTimeoutMs + ": the broker aborted it", fenced);
+        LOG.warn("Aborted by the broker: {} ({}); the producer is recreated and the record processed again",
+                e.getMessage(), FailureClassifier.classify(e));
+        reset();
+        countRetry(e);
+        return e;
+    }
+
+    /**
+     * A commit that timed out must be repeated, never aborted (Kafka refuses: "the previous call to
+     * commitTransaction timed out and must be retried"): the EndTxn request may already be on its way,
+     * so the outcome is unknown, and reporting a failure would let the caller write the same records
+     * again — a duplicate once the first commit lands. So it is repeated until the broker answers,
+     * for at least {@code transaction.timeout.ms} (by then the coordinator has committed or aborted it);
+     * a commit still unanswered after that leaves the outcome unknown, which only a restart that
+     * rebuilds from the ledger resolves: fatal.
      */
     private void commit(Producer<String, byte[]> p) {
+        long started = System.nanoTime();
         for (int attempt = 1; ; attempt++) {
             try {
                 p.commitTransaction();
                 return;
             } catch (TimeoutException | InterruptException e) {
-                if (attempt >= COMMIT_ATTEMPTS) {
-                    throw e;
+                long waitedMs = (System.nanoTime() - started) / 1_000_000;
+                if (attempt >= COMMIT_ATTEMPTS && waitedMs >= transactionTimeoutMs) {
+                    throw fail("commit of " + transactionalId + " unanswered for " + waitedMs
+                            + " ms: its outcome is unknown", e);
                 }
-                LOG.warn("Commit of {} timed out (attempt {} of {}), repeating it", transactionalId, attempt,
-                        COMMIT_ATTEMPTS);
+                LOG.warn("Commit of {} timed out (attempt {}, {} ms, {}), repeating it", transactionalId, attempt,
+                        waitedMs, FailureClassifier.classify(e));
+                countRetry(e);
             }
         }
     }
@@ -181,6 +257,7 @@ public class TransactionalWriter implements AutoCloseable {
                         + e.getClass().getSimpleName(), e);
             } catch (RuntimeException e) {
                 p.close(java.time.Duration.ZERO); // broker unreachable: the next write tries again
+                countRetry(e);
                 throw e;
             }
             producer.set(p);

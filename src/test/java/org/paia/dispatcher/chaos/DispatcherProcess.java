@@ -21,22 +21,42 @@ final class DispatcherProcess {
     private final String replicaId;
     private final Path log;
     private final Process process;
+    private final int httpPort;
 
-    private DispatcherProcess(String replicaId, Path log, Process process) {
+    private DispatcherProcess(String replicaId, Path log, Process process, int httpPort) {
         this.replicaId = replicaId;
         this.log = log;
         this.process = process;
+        this.httpPort = httpPort;
     }
 
-    static DispatcherProcess start(ChaosCluster cluster, String replicaId, int run) throws IOException {
+    static DispatcherProcess start(ChaosCluster cluster, String replicaId, int run, String... extraArgs) throws IOException {
+        return start(cluster, replicaId, run, null, List.of(), extraArgs);
+    }
+
+    /**
+     * With {@code extraClasses} (a directory), the jar runs through Spring Boot's PropertiesLauncher
+     * with that directory on its class path ({@code loader.path}), e.g. for a Kafka client interceptor.
+     */
+    static DispatcherProcess start(ChaosCluster cluster, String replicaId, int run, Path extraClasses,
+                                   List<String> jvmOptions, String... extraArgs) throws IOException {
         Path dir = cluster.dir().resolve("dispatchers");
         Files.createDirectories(dir.resolve("tmp"));
         Path log = dir.resolve(replicaId + "-" + run + ".log");
+        // A known port (actuator included), so that a test can scrape /actuator/prometheus.
+        int httpPort = ChaosCluster.freePort();
         List<String> command = new ArrayList<>(List.of(ChaosCluster.java(), "-Xmx512m", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=" + dir.resolve("tmp"),
-                "-jar", ChaosCluster.dispatcherJar().toString(),
+                "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=" + dir.resolve("tmp")));
+        command.addAll(jvmOptions);
+        if (extraClasses == null) {
+            command.addAll(List.of("-jar", ChaosCluster.dispatcherJar().toString()));
+        } else {
+            command.addAll(List.of("-Dloader.path=" + extraClasses, "-cp", ChaosCluster.dispatcherJar().toString(),
+                    "org.springframework.boot.loader.launch.PropertiesLauncher"));
+        }
+        command.addAll(List.of(
                 "--spring.profiles.active=cluster",
-                "--server.port=0",
+                "--server.port=" + httpPort,
                 "--paia.kafka.bootstrap-servers=" + cluster.bootstrapServers(),
                 "--paia.kafka.replica-id=" + replicaId,
                 "--paia.kubernetes.master-url=" + cluster.kubernetesUrl(),
@@ -51,11 +71,12 @@ final class DispatcherProcess {
                 "--paia.retry.max-delay-ms=500",
                 "--logging.level.root=WARN",
                 "--logging.level.org.paia=INFO"));
+        command.addAll(List.of(extraArgs));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         // The storage key goes through the environment, as a Secret would, never on the command line.
         builder.environment().putAll(Map.of("PAIA_STORAGE_CONNECTION_STRING", cluster.storageConnectionString()));
-        return new DispatcherProcess(replicaId, log, builder.start());
+        return new DispatcherProcess(replicaId, log, builder.start(), httpPort);
     }
 
     String replicaId() {
@@ -63,13 +84,36 @@ final class DispatcherProcess {
     }
 
     DispatcherProcess awaitStarted() {
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200)).until(() -> {
-            if (!process.isAlive()) {
-                throw new AssertionError(replicaId + " exited with " + process.exitValue() + ":\n" + tail(40));
-            }
-            return logText().contains("Started DispatcherApplication");
-        });
+        try {
+            // generous: on a loaded 2-core machine, two replicas starting together took 160 s
+            await().atMost(Duration.ofSeconds(240)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                if (!process.isAlive()) {
+                    throw new AssertionError(replicaId + " exited with " + process.exitValue() + ":\n" + tail(40));
+                }
+                return logText().contains("Started DispatcherApplication");
+            });
+        } catch (RuntimeException | AssertionError e) {
+            process.destroyForcibly(); // never leave a dispatcher running after a failed test
+            throw e;
+        }
         return this;
+    }
+
+    /** GET on the dispatcher's own HTTP port (actuator endpoints); the body, or an error for a non-2xx. */
+    String get(String path) throws IOException, InterruptedException {
+        java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + httpPort + path))
+                        .timeout(Duration.ofSeconds(10)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() / 100 != 2) {
+            throw new IOException("GET " + path + " answered " + response.statusCode());
+        }
+        return response.body();
+    }
+
+    /** The dispatcher's {@code /actuator/prometheus}, parsed. */
+    PrometheusScrape scrape() throws IOException, InterruptedException {
+        return PrometheusScrape.parse(get("/actuator/prometheus"));
     }
 
     boolean logContains(String text) {

@@ -116,6 +116,14 @@ class FailureClassifierTest {
     }
 
     @Test
+    void aTransactionThatTheBrokerTimedOutIsAbortableThoughKafkaReportsItAsFenced() {
+        Throwable t = new org.paia.dispatcher.kafka.TransactionTimedOutException("ran past its timeout",
+                new ProducerFencedException("fenced by a newer epoch"));
+
+        assertThat(FailureClassifier.classify(t)).isEqualTo(ABORTABLE);
+    }
+
+    @Test
     void producerFencedWrappedInCamelAndExecutionExceptionsIsFatal() {
         Throwable t = new CamelExecutionException("send failed", null,
                 new ExecutionException(new ProducerFencedException("fenced by a newer epoch")));

@@ -100,6 +100,8 @@ class TransactionalWriterIT extends DispatcherIT {
     @Test
     void abortedTransactionLeavesNoRecordAndNoOffsetThenACommitCarriesBoth() throws Exception {
         TransactionalWriter writer = writer("rpw-" + UUID.randomUUID());
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry metrics = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        writer.withMetrics(metrics, "test");
         writer.write(List.of(record(in, "task")));
         String group = "rpw-group-" + UUID.randomUUID();
         try (KafkaConsumer<String, byte[]> consumer = consumer(group)) {
@@ -117,6 +119,8 @@ class TransactionalWriterIT extends DispatcherIT {
                     new ProducerRecord<>(out, "k", TOO_LARGE)), consumed)).isInstanceOf(KafkaException.class);
             assertThat(writer.fatalError()).isNull();
             assertThat(committed(group)).isEmpty();
+            assertThat(metrics.get("paia.transaction.retries").tags("writer", "test", "class", "ABORTABLE").counter().count())
+                    .isEqualTo(1);
 
             writer.write(List.of(record(out, "committed")), consumed);
         }
