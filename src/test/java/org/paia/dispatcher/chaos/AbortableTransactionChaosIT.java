@@ -18,6 +18,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
+import org.paia.dispatcher.support.PrometheusScrape;
 import org.paia.dispatcher.support.ResultCollector;
 
 /**
@@ -73,8 +74,8 @@ class AbortableTransactionChaosIT {
                 assertThat(committed).hasSize(1);
 
                 PrometheusScrape metrics = dispatcher.scrape();
-                double aborted = metrics.sum("paia_transaction_retries_total", "writer", "intake", "class", "ABORTABLE");
-                double intakeFailures = metrics.sum("camel_exchanges_failed_total", "routeId", "task-intake");
+                double aborted = metrics.value("paia_transaction_retries_total", "writer", "intake", "class", "ABORTABLE");
+                double intakeFailures = metrics.value("camel_exchanges_failed_total", "routeId", "task-intake");
                 System.out.println("[chaos] intake transactions aborted (ABORTABLE): " + aborted
                         + ", task-intake exchanges failed and consumed again: " + intakeFailures);
                 assertThat(aborted).isGreaterThanOrEqualTo(1);

@@ -13,6 +13,7 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
+import org.paia.dispatcher.support.PrometheusScrape;
 import org.paia.dispatcher.support.ResultCollector;
 
 /**
@@ -151,10 +152,10 @@ class ExactlyOnceChaosIT {
                 PrometheusScrape after = dispatcher.scrape();
                 System.out.println("[chaos] retries during the outage:\n" + delta(before, after, "paia_")
                         + delta(before, after, "camel_exchanges_fail"));
-                assertThat(after.sum("paia_transaction_retries_total", "writer", "scheduler", "class", "RETRIABLE")
-                        - before.sum("paia_transaction_retries_total", "writer", "scheduler", "class", "RETRIABLE"))
+                assertThat(after.value("paia_transaction_retries_total", "writer", "scheduler", "class", "RETRIABLE")
+                        - before.value("paia_transaction_retries_total", "writer", "scheduler", "class", "RETRIABLE"))
                         .as("scheduler transactions retried").isPositive();
-                assertThat(after.sum("paia_retries_total", "class", "FATAL")).isZero();
+                assertThat(after.value("paia_retries_total", "class", "FATAL")).isZero();
                 assertThat(dispatcher.get("/actuator/health/liveness")).contains("\"UP\"");
             } finally {
                 dispatcher.stop();
@@ -165,10 +166,10 @@ class ExactlyOnceChaosIT {
     /** Each counter starting with {@code prefix} that moved between two scrapes, with how much. */
     private static String delta(PrometheusScrape before, PrometheusScrape after, String prefix) {
         StringBuilder out = new StringBuilder();
-        for (PrometheusScrape.Sample s : after.samples(prefix)) {
+        for (PrometheusScrape.Sample s : after.samplesStartingWith(prefix)) {
             String[] labels = s.labels().entrySet().stream().flatMap(e -> java.util.stream.Stream.of(e.getKey(), e.getValue()))
                     .toArray(String[]::new);
-            double moved = s.value() - before.sum(s.name(), labels);
+            double moved = s.value() - before.value(s.name(), labels);
             if (moved != 0) {
                 out.append("  ").append(s.name()).append(s.labels()).append(" +").append(moved).append('\n');
             }

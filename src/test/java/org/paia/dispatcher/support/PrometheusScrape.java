@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 public final class PrometheusScrape {
 
     private static final HttpClient HTTP = HttpClient.newHttpClient();
-    private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(.*)})?\\s+(\\S+)$");
+    private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(.*)})?\\s+(\\S+)(?:\\s+\\d+)?$");
     private static final Pattern LABEL = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
 
     /** A sample: metric name, labels, value. */
@@ -73,6 +73,11 @@ public final class PrometheusScrape {
     /** Samples of this metric whose labels include {@code labels} (name, value, name, value…). */
     public List<Sample> samples(String name, String... labels) {
         return samples.stream().filter(s -> s.name().equals(name) && matches(s.labels(), labels)).toList();
+    }
+
+    /** Every sample whose name starts with {@code prefix}. */
+    public List<Sample> samplesStartingWith(String prefix) {
+        return samples.stream().filter(s -> s.name().startsWith(prefix)).toList();
     }
 
     /** The sum of the matching samples; empty when there is none. */
