@@ -117,9 +117,15 @@ public class SimulatedNode implements SmartLifecycle {
                 + "no game image is run", namespace, pending.toMillis(), gameDuration.toMillis());
     }
 
+    /**
+     * A pod the node has not finished: a new one, or one left Pending or Running when an earlier node
+     * stopped (a dispatcher restarted in the same JVM, as a kubelet restart would) — its game starts
+     * (again) from here.
+     */
     private void admit(Pod pod) {
-        if (pod.getStatus() != null && pod.getStatus().getPhase() != null) {
-            return; // already handled (e.g. a resync after a restart)
+        String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+        if ("Succeeded".equals(phase) || "Failed".equals(phase) || pod.getMetadata().getDeletionTimestamp() != null) {
+            return;
         }
         String name = pod.getMetadata().getName();
         if (asksForMissingImage(pod)) {
@@ -130,7 +136,9 @@ public class SimulatedNode implements SmartLifecycle {
                     .endStatus().build());
             return;
         }
-        status(name, p -> new PodBuilder(p).editOrNewStatus().withPhase("Pending").endStatus().build());
+        if (phase == null) {
+            status(name, p -> new PodBuilder(p).editOrNewStatus().withPhase("Pending").endStatus().build());
+        }
         schedule(name, pending, () -> run(name));
     }
 
