@@ -3,6 +3,7 @@ package org.paia.dispatcher.pods;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
@@ -39,11 +40,12 @@ public class PodRenderer {
 
     private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
 
-    private final String templateYaml;
+    /** The template, parsed once; every render starts from a deep copy of it. */
+    private final Pod template;
 
     public PodRenderer(String templateYaml) {
-        this.templateYaml = templateYaml;
-        validate(parseTemplate());
+        this.template = SERIALIZATION.unmarshal(templateYaml, Pod.class);
+        validate(template);
     }
 
     /** What varies from run to run. */
@@ -123,7 +125,7 @@ public class PodRenderer {
     }
 
     private Pod parseTemplate() {
-        return SERIALIZATION.unmarshal(templateYaml, Pod.class);
+        return new PodBuilder(template).build();
     }
 
     private static void validate(Pod template) {

@@ -117,9 +117,14 @@ class PodRendererTest {
     void eachRenderIsIndependentOfTheLast() throws Exception {
         PodRenderer renderer = new PodRenderer(defaultTemplate());
         Pod first = renderer.render(spec());
+        Pod unchanged = renderer.render(spec());
         first.getMetadata().getLabels().put("mutated", "yes");
+        first.getSpec().getContainers().get(0).getEnv().add(new io.fabric8.kubernetes.api.model.EnvVar("X", "y", null));
+        first.getSpec().getContainers().get(0).getResources().getLimits().clear();
+        first.getSpec().getVolumes().clear();
 
-        assertThat(renderer.render(spec()).getMetadata().getLabels()).doesNotContainKey("mutated");
+        // Renders start from a deep copy of the template parsed once: nothing a caller does leaks.
+        assertThat(renderer.render(spec())).isEqualTo(unchanged);
     }
 
     @Test
