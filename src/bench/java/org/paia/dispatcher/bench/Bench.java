@@ -376,7 +376,8 @@ public final class Bench {
         line("");
         if (created < instances) {
             line("**This build did not run the instances** (" + created + " pod(s) for " + instances + " instances): "
-                    + "batch runs are issue 5. Rerun after it lands.");
+                    + "batch runs are issue 5. Rerun after it lands. Its result: outcome `"
+                    + result.path("outcome").asText() + "`, error `" + result.path("error").asText() + "`.");
         } else {
             line(String.format(Locale.ROOT, "Exact count: %s. Goal: peak heap < 512 MiB → %s.", exact ? "yes" : "**NO**",
                     peak < 512L * 1024 * 1024 ? "met" : "**missed**"));
