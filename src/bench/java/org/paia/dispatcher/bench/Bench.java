@@ -71,7 +71,8 @@ public final class Bench {
     }
 
     private List<String> dispatcherJvmOptions() {
-        return List.of(option("dispatcherJvm", "-Xmx512m").trim().split("\\s+"));
+        // ";" separates options too, since -Dbench.args is split on spaces
+        return List.of(option("dispatcherJvm", "-Xmx512m").trim().split("[\\s;]+"));
     }
 
     private void run() throws Exception {
@@ -453,7 +454,7 @@ public final class Bench {
                 mib(medianLong(sdkPeak)), mib(medianLong(sdkLive))));
         line("");
         line(String.format(Locale.ROOT, "Dispatcher / SDK speed: **%.1f %%**. Goals: ≥ 80 %% → %s; heap growth < 64 MiB "
-                + "(live) → %s.", 100 * ratio, ratio >= 0.8 ? "met" : "**missed**", growth < 64L * 1024 * 1024 ? "met" : "**missed**"));
+                + "(peak, the stricter) → %s.", 100 * ratio, ratio >= 0.8 ? "met" : "**missed**", medianLong(oursPeak) < 64L * 1024 * 1024 ? "met" : "**missed**"));
         line("");
         headlines.add(String.format(Locale.ROOT, "transfer: %.0f MiB/s = %.1f %% of the SDK's %.0f MiB/s, live heap growth %s",
                 median(ours), 100 * ratio, median(sdk), mib(growth)));
