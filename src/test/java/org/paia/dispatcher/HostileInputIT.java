@@ -104,8 +104,12 @@ class HostileInputIT extends DispatcherIT {
             many.append(i == 0 ? "" : ",").append("{\"url\":\"u\",\"code_name\":\"p").append(i).append("\"}");
         }
         add.accept(k, seedTask(k, "x", "y").replaceAll("\"programs\": \\[.*?\\]", "\"programs\": [" + many + "]"));
-        k = "batch-not-enabled-" + id();
-        add.accept(k, variant(k, "\"category\": \"3D\"", "\"category\": \"3D\", \"instances\": 500"));
+        k = "too-many-instances-" + id();
+        add.accept(k, variant(k, "\"category\": \"3D\"", "\"category\": \"3D\", \"instances\": 1000000"));
+        k = "zero-parallelism-" + id();
+        add.accept(k, variant(k, "\"category\": \"3D\"", "\"category\": \"3D\", \"instances\": 3, \"parallelism\": 0"));
+        k = "max-attempts-text-" + id();
+        add.accept(k, variant(k, "\"category\": \"3D\"", "\"category\": \"3D\", \"max_attempts\": \"3\""));
         k = "non-utf8-" + id();
         byte[] latin1 = variant(k, "\"code_name\": \"player\"", "\"code_name\": \"pl\u00e4yer\"").getBytes(StandardCharsets.ISO_8859_1);
         corpus.put(k, latin1);

@@ -16,6 +16,7 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.builder.NotifyBuilder;
 import org.apache.camel.ServiceStatus;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.paia.dispatcher.pods.PodNames;
 import org.paia.dispatcher.support.DispatcherIT;
@@ -26,8 +27,14 @@ class PipelineIT extends DispatcherIT {
 
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
-    @Autowired
     KubernetesClient kubernetes;
+
+    // the tests' own client, not the dispatcher's bean: RbacIT checks the dispatcher's calls only
+    @BeforeEach
+    void testClient() {
+        kubernetes = testKubernetes();
+    }
+
     @Autowired
     CamelContext camel;
 

@@ -20,6 +20,13 @@ import org.springframework.context.annotation.Configuration;
 @Configuration(proxyBeanMethods = false)
 public class ClientsConfiguration {
 
+    /**
+     * The User-Agent of every Kubernetes API call the dispatcher makes: it names the dispatcher in
+     * the API server's audit log, and lets RbacIT tell the dispatcher's calls from the simulated
+     * node's and the tests' own.
+     */
+    public static final String KUBERNETES_USER_AGENT = "paia-dispatcher";
+
     @Bean(destroyMethod = "close")
     KubernetesClient kubernetesClient(DispatcherProperties properties) {
         DispatcherProperties.Kubernetes k8s = properties.getKubernetes();
@@ -31,6 +38,7 @@ public class ClientsConfiguration {
         // Retries are Camel's (redelivery policies from paia.retry.*, counted in paia_retries_total),
         // not also the HTTP client's: one place decides how often and how long.
         config.setRequestRetryBackoffLimit(0);
+        config.setUserAgent(KUBERNETES_USER_AGENT);
         return new KubernetesClientBuilder().withConfig(config).build();
     }
 

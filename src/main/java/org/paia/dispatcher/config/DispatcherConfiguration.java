@@ -9,6 +9,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
 import org.apache.camel.CamelContext;
 import org.paia.dispatcher.download.ProgramDownloader;
 import org.paia.dispatcher.failures.DispatcherHealthChecks;
@@ -148,15 +149,23 @@ public class DispatcherConfiguration {
                 properties.getLimits().getMaxProgramBytes());
     }
 
-    @Bean
-    GameLauncher gameLauncher(ProgramDownloader downloader, Workspace workspace, PodRenderer renderer, PodClient pods,
-                              Ledger ledger, DispatcherProperties properties, Clock clock) {
-        return new GameLauncher(downloader, workspace, renderer, pods, ledger, properties, clock);
+    /** The threads the scheduling pass launches game runs on (the {@code schedule-pass} route's split). */
+    @Bean(destroyMethod = "shutdownNow")
+    ExecutorService launchPool(CamelContext camel, DispatcherProperties properties) {
+        return camel.getExecutorServiceManager().newFixedThreadPool(this, "launch",
+                properties.getScheduler().getLaunchThreads());
     }
 
     @Bean
-    Scheduler scheduler(TaskBook book, Ledger ledger, DispatcherProperties properties, Clock clock) {
-        return new Scheduler(book, ledger, properties.getMaxAttempts(), clock);
+    GameLauncher gameLauncher(ProgramDownloader downloader, Workspace workspace, PodRenderer renderer, PodClient pods,
+                              DispatcherProperties properties) {
+        return new GameLauncher(downloader, workspace, renderer, pods, properties);
+    }
+
+    @Bean
+    Scheduler scheduler(TaskBook book, Ledger ledger, PodClient pods, DispatcherProperties properties, Clock clock) {
+        return new Scheduler(book, ledger, pods, properties.getMaxAttempts(),
+                properties.getScheduler().getMaxActivePods(), clock);
     }
 
     @Bean
@@ -181,8 +190,8 @@ public class DispatcherConfiguration {
 
     @Bean
     Leadership leadership(KubernetesClusterService clusterService, TaskBook book, LedgerReader reader,
-                          TransactionalWriter schedulerWriter) {
-        return new Leadership(clusterService, book, reader, schedulerWriter);
+                          TransactionalWriter schedulerWriter, PodClient pods) {
+        return new Leadership(clusterService, book, reader, schedulerWriter, pods);
     }
 
     @Bean
@@ -244,8 +253,8 @@ public class DispatcherConfiguration {
     }
 
     @Bean
-    ResultPublisher resultPublisher(Ledger ledger, ArtifactStore store, ObjectMapper mapper,
+    ResultPublisher resultPublisher(Ledger ledger, ArtifactStore store, Workspace workspace, ObjectMapper mapper,
                                     DispatcherProperties properties, Clock clock) {
-        return new ResultPublisher(ledger, store, mapper, properties.getKafka().getResultTopic(), clock);
+        return new ResultPublisher(ledger, store, workspace, mapper, properties.getKafka().getResultTopic(), clock);
     }
 }

@@ -163,6 +163,10 @@ public class DispatcherProperties {
         @Min(1) private int maxFilesPerProgram = 1000;
         @Min(1) private long maxProgramBytes = 2L * 1024 * 1024 * 1024;
         @Min(1) private int maxResultJsonBytes = 64 * 1024;
+        /** The most instances one task may ask for ({@code data.instances}). */
+        @Min(1) private int maxInstances = 10_000;
+        /** The most attempts one task may ask for per instance ({@code data.max_attempts}). */
+        @Min(1) private int maxAttempts = 10;
         /** Room ids become folder names, pod names and label values. */
         @NotBlank private String roomIdPattern = "[A-Za-z0-9][A-Za-z0-9_-]{0,63}";
         /** Code names become folder names in the workspace. */
@@ -182,6 +186,10 @@ public class DispatcherProperties {
         public void setCodeNamePattern(String v) { codeNamePattern = v; }
         public int getMaxResultJsonBytes() { return maxResultJsonBytes; }
         public void setMaxResultJsonBytes(int v) { maxResultJsonBytes = v; }
+        public int getMaxInstances() { return maxInstances; }
+        public void setMaxInstances(int v) { maxInstances = v; }
+        public int getMaxAttempts() { return maxAttempts; }
+        public void setMaxAttempts(int v) { maxAttempts = v; }
     }
 
     /** Redelivery of retriable failures (storage, API, broker): exponential backoff with jitter, bounded. */
@@ -209,9 +217,24 @@ public class DispatcherProperties {
     public static class SchedulerSettings {
         /** Milliseconds between scheduling passes (launches and completions). */
         @Min(10) private long tick = 250;
+        /**
+         * The most game pods alive at once, over all tasks (the GPUs the dispatcher may use). When they
+         * are all taken nothing more is launched; accepted work waits on the ledger.
+         */
+        @Min(1) private int maxActivePods = 5;
+        /** Launches (download, input, pod create) run in parallel on this many threads. */
+        @Min(1) private int launchThreads = 8;
+        /** Finished games (upload, record, release) are handled in parallel on this many threads. */
+        @Min(1) private int finishThreads = 4;
 
         public long getTick() { return tick; }
         public void setTick(long v) { tick = v; }
+        public int getMaxActivePods() { return maxActivePods; }
+        public void setMaxActivePods(int v) { maxActivePods = v; }
+        public int getLaunchThreads() { return launchThreads; }
+        public void setLaunchThreads(int v) { launchThreads = v; }
+        public int getFinishThreads() { return finishThreads; }
+        public void setFinishThreads(int v) { finishThreads = v; }
     }
 
     public static class Game {

@@ -5,6 +5,8 @@ public final class Headers {
 
     public static final String ROOM_ID = "PaiaRoomId";
     public static final String INTAKE_VERDICT = "PaiaIntakeVerdict";
+    /** Why intake rejected a task (metrics count it by class; never logged with the payload). */
+    public static final String INTAKE_REJECTION = "PaiaIntakeRejection";
     public static final String GAME_RUN = "PaiaGameRun";
 
     public static final String DLQ_REASON = "paia.error.reason";

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import org.paia.dispatcher.task.Program;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -111,7 +112,8 @@ public class ProgramDownloader {
         if (Files.isRegularFile(target) && Files.size(target) == size) {
             return; // already there from an earlier attempt: downloads are idempotent
         }
-        Path partial = target.resolveSibling("." + target.getFileName() + ".partial");
+        // A name of its own per download: launches of a batch's instances may fetch the same file at once.
+        Path partial = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".partial");
         blob.downloadToFile(partial.toString(), true);
         Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }

@@ -40,6 +40,11 @@ public class Workspace {
         return local.resolve(roomId).resolve("programs").resolve(codeName);
     }
 
+    /** The room's own folder: its programs, its runs and its manifest. */
+    public Path roomDir(String roomId) {
+        return local.resolve(roomId);
+    }
+
     public Path runDir(GameRun run) {
         return local.resolve(run.roomId()).resolve(run.runFolder());
     }

@@ -83,13 +83,23 @@ public class TaskIntake implements Processor {
         } catch (TaskRejectedException rejected) {
             records = rejection(raw, key, consumed, rejected);
             exchange.getIn().setHeader(Headers.INTAKE_VERDICT, "rejected");
+            exchange.getIn().setHeader(Headers.INTAKE_REJECTION, loggable(rejected.getMessage()));
             LOG.warn("Task rejected at {}-{}@{} (room {}): {}", consumed.partition().topic(),
-                    consumed.partition().partition(), consumed.offset(), rejected.roomId(), rejected.getMessage());
+                    consumed.partition().partition(), consumed.offset(), rejected.roomId(), loggable(rejected.getMessage()));
         }
         writer.write(records, consumed);
         if ("accepted".equals(exchange.getIn().getHeader(Headers.INTAKE_VERDICT))) {
             recentlyAccepted.add(exchange.getIn().getHeader(Headers.ROOM_ID, String.class));
         }
+    }
+
+    /**
+     * A rejection reason fit for the log: a JSON parser's message quotes the text it choked on, which
+     * may be anything of the message (a ws_uri token), so everything from its first quote to its last is
+     * dropped. The REJECTED result keeps the full reason for the sender.
+     */
+    static String loggable(String reason) {
+        return reason != null && reason.startsWith("malformed JSON") ? reason.replaceAll("(?s)'.*'", "'…'") : reason;
     }
 
     /**

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -39,6 +40,8 @@ public class LedgerReader implements SmartLifecycle {
     private volatile Thread thread;
     private volatile boolean running;
     private volatile boolean catchUpRequested;
+    private volatile Consumer<LedgerEntry> appliedListener = entry -> { };
+    private volatile long lag = -1;
 
     public LedgerReader(String bootstrapServers, Map<String, String> clientProperties, String topic, TaskBook book,
                         ObjectMapper mapper) {
@@ -84,6 +87,7 @@ public class LedgerReader implements SmartLifecycle {
                     apply(record);
                     records++;
                 }
+                lag = currentLag(partitions);
                 if (!book.isCaughtUp()) {
                     end.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
                     if (end.isEmpty()) {
@@ -107,13 +111,28 @@ public class LedgerReader implements SmartLifecycle {
             return; // a tombstone left by compaction
         }
         try {
-            book.apply(mapper.readValue(record.value(), LedgerEntry.class));
+            LedgerEntry entry = mapper.readValue(record.value(), LedgerEntry.class);
+            appliedListener.accept(entry);
+            book.apply(entry);
         } catch (java.io.IOException | RuntimeException e) {
             // The ledger is written only by the dispatcher; a record we cannot read is logged and skipped
             // so that one bad record cannot stop every task behind it.
             LOG.error("Unreadable ledger record at {}-{}@{} skipped: {}", record.topic(), record.partition(),
                     record.offset(), e.toString());
         }
+    }
+
+    /** From the last fetch responses, no request: -1 until every partition has answered once. */
+    private long currentLag(List<TopicPartition> partitions) {
+        long total = 0;
+        for (TopicPartition partition : partitions) {
+            java.util.OptionalLong behind = consumer.currentLag(partition);
+            if (behind.isEmpty()) {
+                return -1;
+            }
+            total += behind.getAsLong();
+        }
+        return total;
     }
 
     /**
@@ -123,6 +142,16 @@ public class LedgerReader implements SmartLifecycle {
     public void catchUp() {
         book.markBehind();
         catchUpRequested = true;
+    }
+
+    /** Called with every entry read from the ledger, before the book applies it (metrics). */
+    public void setAppliedListener(Consumer<LedgerEntry> listener) {
+        appliedListener = listener;
+    }
+
+    /** Records between the ledger's last stable offsets and what has been applied; -1 while unknown. */
+    public long lag() {
+        return lag;
     }
 
     @Override

@@ -19,18 +19,23 @@ import org.springframework.context.annotation.Profile;
 public class LocalConfiguration {
 
     @Bean
-    SimulatedNode simulatedNode(KubernetesClient client, Workspace workspace, ObjectMapper mapper,
+    NodeClient nodeClient(KubernetesClient client) {
+        return NodeClient.to(client);
+    }
+
+    @Bean
+    SimulatedNode simulatedNode(NodeClient node, Workspace workspace, ObjectMapper mapper,
                                 DispatcherProperties properties,
                                 @Value("${paia.local.node.pending:300ms}") Duration pending,
                                 @Value("${paia.local.node.game-duration:2s}") Duration gameDuration) {
-        return new SimulatedNode(client, workspace, mapper, properties, pending, gameDuration);
+        return new SimulatedNode(node.client(), workspace, mapper, properties, pending, gameDuration);
     }
 
     /** This replica as a Running, Ready dispatcher pod, so that it can win the scheduler's lease. */
     @Bean
-    io.fabric8.kubernetes.api.model.Pod localReplicaPod(KubernetesClient client, DispatcherProperties properties) {
+    io.fabric8.kubernetes.api.model.Pod localReplicaPod(NodeClient node, DispatcherProperties properties) {
         // created while beans are built, before Camel starts the leader election
-        return LocalReplicaPod.register(client, properties.getKubernetes().getNamespace(),
+        return LocalReplicaPod.register(node.client(), properties.getKubernetes().getNamespace(),
                 properties.getKafka().getReplicaId());
     }
 

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -42,8 +43,17 @@ import org.springframework.context.SmartLifecycle;
  *
  * <p>Knobs, for trying failure paths: a program whose {@code code_name} contains {@code crash}
  * makes the game exit with code 1; one whose {@code code_name} contains {@code noimage} leaves the
- * pod Pending with {@code ErrImagePull}; {@code game_param.sim_duration_ms} overrides the game's
- * duration; a pod whose deadline is shorter than the game ends {@code DeadlineExceeded}.
+ * pod Pending with {@code ErrImagePull}; a pod whose deadline is shorter than the game ends
+ * {@code DeadlineExceeded}. In {@code game_param}, for batch runs:
+ * <ul>
+ *   <li>{@code sim_duration_ms}: the game's duration (default {@code paia.local.node.game-duration});
+ *   <li>{@code sim_duration_min_ms} and {@code sim_duration_max_ms}: a duration drawn per instance,
+ *       uniformly, the same for the same room and instance every time;
+ *   <li>{@code sim_failure_rate} (0 to 1): the share of attempts whose game exits with code 1;
+ *   <li>{@code sim_lose_rate} (0 to 1): the share of attempts whose pod the node deletes mid-game,
+ *       with no terminal phase (what a node scale-down does).
+ * </ul>
+ * Failures and losses are drawn per (room, instance, attempt), so a retry draws again.
  */
 public class SimulatedNode implements SmartLifecycle {
 
@@ -75,7 +85,7 @@ public class SimulatedNode implements SmartLifecycle {
 
     @Override
     public void start() {
-        executor = Executors.newScheduledThreadPool(2, r -> {
+        executor = Executors.newScheduledThreadPool(4, r -> {
             Thread t = new Thread(r, "simulated-node");
             t.setDaemon(true);
             return t;
@@ -89,6 +99,9 @@ public class SimulatedNode implements SmartLifecycle {
 
                     @Override
                     public void onUpdate(Pod oldPod, Pod newPod) {
+                        if (newPod.getMetadata().getDeletionTimestamp() != null) {
+                            killed(newPod.getMetadata().getName());
+                        }
                     }
 
                     @Override
@@ -140,6 +153,10 @@ public class SimulatedNode implements SmartLifecycle {
             return;
         }
         Game game = readGame(pod);
+        if (game.lost) {
+            schedule(name, game.duration.dividedBy(2), () -> lose(name));
+            return;
+        }
         Long deadline = pod.getSpec().getActiveDeadlineSeconds();
         if (deadline != null && game.duration.toMillis() > deadline * 1000) {
             schedule(name, Duration.ofSeconds(deadline), () -> deadlineExceeded(name));
@@ -149,7 +166,22 @@ public class SimulatedNode implements SmartLifecycle {
     }
 
     /** What the simulated game will do, decided from its input file. */
-    private record Game(Path output, Duration duration, int exitCode, String log, ObjectNode result) {
+    private record Game(Path output, Duration duration, int exitCode, String log, ObjectNode result, boolean lost) {
+    }
+
+    /** A draw in [0, 1) that is the same for the same room, instance, attempt and purpose. */
+    private static double draw(String room, int instance, int attempt, String purpose) {
+        long seed = ((room.hashCode() * 31L + instance) * 31L + attempt) * 31L + purpose.hashCode();
+        return new SplittableRandom(seed).nextDouble();
+    }
+
+    private Duration duration(JsonNode params, String room, int instance) {
+        if (params.has("sim_duration_min_ms") && params.has("sim_duration_max_ms")) {
+            long min = params.path("sim_duration_min_ms").asLong();
+            long max = Math.max(min, params.path("sim_duration_max_ms").asLong());
+            return Duration.ofMillis(min + (long) (draw(room, instance, 0, "duration") * (max - min)));
+        }
+        return params.has("sim_duration_ms") ? Duration.ofMillis(params.path("sim_duration_ms").asLong()) : gameDuration;
     }
 
     private Game readGame(Pod pod) {
@@ -161,8 +193,13 @@ public class SimulatedNode implements SmartLifecycle {
         try {
             Path output = workspace.localPath(env.get(PodRenderer.ENV_OUTPUT));
             JsonNode input = mapper.readTree(workspace.localPath(env.get(PodRenderer.ENV_INPUT)).toFile());
-            Duration duration = input.path("game_param").has("sim_duration_ms")
-                    ? Duration.ofMillis(input.path("game_param").path("sim_duration_ms").asLong()) : gameDuration;
+            JsonNode params = input.path("game_param");
+            String room = input.path("room_id").asText();
+            int instance = input.path("instance").asInt();
+            int attempt = input.path("attempt").asInt();
+            Duration duration = duration(params, room, instance);
+            boolean lost = draw(room, instance, attempt, "lose") < params.path("sim_lose_rate").asDouble(0);
+            boolean fails = draw(room, instance, attempt, "fail") < params.path("sim_failure_rate").asDouble(0);
             ObjectNode result = mapper.createObjectNode();
             result.put("simulated", true);
             result.put("game", input.path("game_name").asText());
@@ -188,11 +225,15 @@ public class SimulatedNode implements SmartLifecycle {
                     exit = 1;
                 }
             }
+            if (fails && exit == 0) {
+                log.append("RuntimeError: simulated failure (game_param.sim_failure_rate)\n");
+                exit = 1;
+            }
             result.put("winner", players.isEmpty() ? null : players.get(0).path("code_name").asText());
-            return new Game(output, duration, exit, log.toString(), result);
+            return new Game(output, duration, exit, log.toString(), result, lost);
         } catch (IOException | RuntimeException e) {
             LOG.warn("Simulated pod {} cannot read its game input: {}", pod.getMetadata().getName(), e.toString());
-            return new Game(null, Duration.ZERO, 3, "cannot read game input: " + e.getMessage() + "\n", null);
+            return new Game(null, Duration.ZERO, 3, "cannot read game input: " + e.getMessage() + "\n", null, false);
         }
     }
 
@@ -219,6 +260,29 @@ public class SimulatedNode implements SmartLifecycle {
                 .withContainerStatuses(terminated).endStatus().build());
         timers.remove(name);
         LOG.info("Simulated pod {} {} (exit code {})", name, game.exitCode == 0 ? "succeeded" : "failed", game.exitCode);
+    }
+
+    /**
+     * The pod is being deleted while its game runs (its finalizer keeps the object): kubelet stops the
+     * container, which ends with SIGTERM's exit code.
+     */
+    private void killed(String name) {
+        ScheduledFuture<?> timer = timers.remove(name);
+        if (timer == null || !timer.cancel(false)) {
+            return;
+        }
+        ContainerStatus terminated = new ContainerStatusBuilder().withName(PodRenderer.GAME_CONTAINER).withReady(false)
+                .withNewState().withNewTerminated().withExitCode(143).withReason("Error")
+                .withFinishedAt(Instant.now().toString()).endTerminated().endState().build();
+        status(name, p -> new PodBuilder(p).editOrNewStatus().withPhase("Failed").withContainerStatuses(terminated)
+                .endStatus().build());
+    }
+
+    /** The node goes away mid-game: the pod is deleted with no terminal phase. */
+    private void lose(String name) {
+        timers.remove(name);
+        client.pods().inNamespace(namespace).withName(name).delete();
+        LOG.info("Simulated pod {} lost: deleted mid-game (game_param.sim_lose_rate)", name);
     }
 
     private void deadlineExceeded(String name) {

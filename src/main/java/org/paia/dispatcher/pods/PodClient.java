@@ -19,6 +19,8 @@ import org.slf4j.LoggerFactory;
 public class PodClient {
 
     private static final Logger LOG = LoggerFactory.getLogger(PodClient.class);
+    /** Times a release reads the pod again after a 409 (its node wrote a status meanwhile). */
+    private static final int MAX_CONFLICTS = 5;
 
     private final KubernetesClient client;
     private final String namespace;
@@ -70,19 +72,30 @@ public class PodClient {
     public void release(String podName) {
         var pod = client.pods().inNamespace(namespace).withName(podName);
         try {
-            Pod current = pod.get();
-            if (current == null) {
+            for (int conflicts = 0; ; conflicts++) {
+                Pod current = pod.get();
+                if (current == null) {
+                    return;
+                }
+                try {
+                    if (current.getMetadata().getFinalizers() != null
+                            && current.getMetadata().getFinalizers().contains(PodNames.FINALIZER)) {
+                        pod.edit(p -> new PodBuilder(p).editMetadata().removeFromFinalizers(PodNames.FINALIZER)
+                                .endMetadata().build());
+                    }
+                } catch (KubernetesClientException e) {
+                    // 409: the pod changed meanwhile (its node wrote a status); read it again.
+                    if (e.getCode() == HttpURLConnection.HTTP_CONFLICT && conflicts < MAX_CONFLICTS) {
+                        continue;
+                    }
+                    throw e;
+                }
+                if (current.getMetadata().getDeletionTimestamp() == null) {
+                    pod.delete();
+                }
+                LOG.info("Pod {} released and deleted", podName);
                 return;
             }
-            if (current.getMetadata().getFinalizers() != null
-                    && current.getMetadata().getFinalizers().contains(PodNames.FINALIZER)) {
-                pod.edit(p -> new PodBuilder(p).editMetadata().removeFromFinalizers(PodNames.FINALIZER).endMetadata()
-                        .build());
-            }
-            if (current.getMetadata().getDeletionTimestamp() == null) {
-                pod.delete();
-            }
-            LOG.info("Pod {} released and deleted", podName);
         } catch (KubernetesClientException e) {
             if (e.getCode() != HttpURLConnection.HTTP_NOT_FOUND) {
                 throw e;

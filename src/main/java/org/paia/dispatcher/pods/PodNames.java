@@ -1,10 +1,14 @@
 package org.paia.dispatcher.pods;
 
+import io.fabric8.kubernetes.api.model.Pod;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /** Deterministic, DNS-safe names and label values for game pods. */
@@ -26,6 +30,31 @@ public final class PodNames {
     }
 
     /** {@code paiagym-<room>-<instance>-<attempt>}: at most 63 characters, lower-case DNS label. */
+    /**
+     * A listed game pod as its labels and annotations describe it: {@code instance} and
+     * {@code attempt} are -1 when the pod does not carry readable ones.
+     */
+    public record Listed(String room, int instance, int attempt) {
+    }
+
+    /** Pod name → what the listed game pods say of themselves. */
+    public static Map<String, Listed> listed(List<Pod> pods) {
+        Map<String, Listed> listed = new HashMap<>();
+        for (Pod pod : pods) {
+            String name = pod.getMetadata().getName();
+            Map<String, String> annotations = pod.getMetadata().getAnnotations();
+            Map<String, String> labels = pod.getMetadata().getLabels();
+            String room = annotations == null ? null : annotations.get(ROOM_ANNOTATION);
+            String instance = labels == null ? null : labels.get(INSTANCE_LABEL);
+            String attempt = labels == null ? null : labels.get(ATTEMPT_LABEL);
+            boolean readable = instance != null && attempt != null && instance.matches("\\d{1,9}")
+                    && attempt.matches("\\d{1,9}");
+            listed.put(name, new Listed(room == null ? name : room, readable ? Integer.parseInt(instance) : -1,
+                    readable ? Integer.parseInt(attempt) : -1));
+        }
+        return listed;
+    }
+
     public static String podName(String roomId, int instance, int attempt) {
         return "paiagym-" + roomLabel(roomId) + "-" + instance + "-" + attempt;
     }

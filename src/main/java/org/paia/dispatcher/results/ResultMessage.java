@@ -26,18 +26,20 @@ public record ResultMessage(
         Map<String, String> artifacts,
         JsonNode result,
         Counts instances,
+        /* Game time of the recorded attempts (pod start to end), summed over instances */
+        Double gpuSeconds,
         String error,
         /* USER_CODE, PLATFORM or INPUT when the outcome is not SUCCEEDED */
         FailureSource errorSource,
         Instant startedAt,
         Instant finishedAt) {
 
-    /** Instance counts of a task. */
-    public record Counts(int total, int succeeded, int failed) {
+    /** Instance counts of a task; {@code retried}: instances that needed more than one attempt. */
+    public record Counts(int total, int succeeded, int failed, int retried) {
     }
 
     public static ResultMessage rejected(String roomId, Long gameId, String gameName, String reason, Instant at) {
         return new ResultMessage("Task rejected: " + reason, roomId, gameId, gameName, Outcome.REJECTED, List.of(),
-                Map.of(), null, new Counts(0, 0, 0), reason, FailureSource.INPUT, null, at);
+                Map.of(), null, new Counts(0, 0, 0, 0), null, reason, FailureSource.INPUT, null, at);
     }
 }

@@ -1,8 +1,13 @@
 package org.paia.dispatcher.results;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -10,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.paia.dispatcher.download.Workspace;
 import org.paia.dispatcher.ledger.FailureSource;
 import org.paia.dispatcher.ledger.Ledger;
 import org.paia.dispatcher.ledger.LedgerEntry;
@@ -26,35 +32,42 @@ public class ResultPublisher {
 
     private final Ledger ledger;
     private final ArtifactStore store;
+    private final Workspace workspace;
     private final ObjectMapper mapper;
     private final String resultTopic;
     private final Clock clock;
 
-    public ResultPublisher(Ledger ledger, ArtifactStore store, ObjectMapper mapper, String resultTopic, Clock clock) {
+    public ResultPublisher(Ledger ledger, ArtifactStore store, Workspace workspace, ObjectMapper mapper,
+                           String resultTopic, Clock clock) {
         this.ledger = ledger;
         this.store = store;
+        this.workspace = workspace;
         this.mapper = mapper;
         this.resultTopic = resultTopic;
         this.clock = clock;
     }
 
-    public void publish(TaskBook.OpenTask task) throws JsonProcessingException {
+    public void publish(TaskBook.OpenTask task) throws IOException {
         ResultMessage result = aggregate(task);
         ProducerRecord<String, byte[]> record =
                 new ProducerRecord<>(resultTopic, task.roomId(), mapper.writeValueAsBytes(result));
         ledger.recordWith(List.of(record), LedgerEntry.completed(task.roomId(), result.outcome(), clock.instant()));
     }
 
-    ResultMessage aggregate(TaskBook.OpenTask task) {
+    ResultMessage aggregate(TaskBook.OpenTask task) throws IOException {
         Instant now = clock.instant();
         if (task.task() == null) {
             return new ResultMessage("Task " + task.roomId() + " failed: " + task.invalidReason(), task.roomId(), null,
-                    null, Outcome.FAILED, List.of(), Map.of(), null, new ResultMessage.Counts(0, 0, 0),
+                    null, Outcome.FAILED, List.of(), Map.of(), null, new ResultMessage.Counts(0, 0, 0, 0), null,
                     task.invalidReason(), FailureSource.INPUT, null, now);
         }
         List<LedgerEntry> outcomes = task.outcomes();
         int succeeded = (int) outcomes.stream().filter(o -> o.outcome() == Outcome.SUCCEEDED).count();
+        int retried = (int) outcomes.stream().filter(o -> o.attempt() != null && o.attempt() > 0).count();
         int total = task.task().instances();
+        ResultMessage.Counts counts = new ResultMessage.Counts(total, succeeded, total - succeeded, retried);
+        double gpuSeconds = outcomes.stream().mapToDouble(ResultPublisher::gameSeconds).sum();
+        gpuSeconds = Math.round(gpuSeconds * 1000) / 1000.0;
         LedgerEntry first = outcomes.stream().filter(o -> o.outcome() == Outcome.SUCCEEDED).findFirst()
                 .orElse(outcomes.isEmpty() ? null : outcomes.get(0));
         LedgerEntry firstFailure = outcomes.stream().filter(o -> o.outcome() != Outcome.SUCCEEDED).findFirst().orElse(null);
@@ -71,6 +84,9 @@ public class ResultPublisher {
                 azureStorageUrl.add(links.get(kind));
             }
         }
+        if (total > 1) {
+            links.put("manifest", store.readLink(uploadManifest(task, counts, gpuSeconds)));
+        }
         String pod = first != null && first.pod() != null ? first.pod()
                 : PodNames.podName(task.roomId(), 0, 0);
         String status = total == 1 ? "Pod " + pod + " finished"
@@ -80,9 +96,59 @@ public class ResultPublisher {
         Instant finishedAt = outcomes.stream().map(LedgerEntry::finishedAt).filter(Objects::nonNull)
                 .max(Instant::compareTo).orElse(now);
         return new ResultMessage(status, task.roomId(), task.task().gameId(), task.task().gameName(), outcome,
-                azureStorageUrl, links, first == null ? null : first.result(),
-                new ResultMessage.Counts(total, succeeded, total - succeeded),
+                azureStorageUrl, links, first == null ? null : first.result(), counts, gpuSeconds,
                 firstFailure == null ? null : firstFailure.reason(),
                 firstFailure == null ? null : firstFailure.errorSource(), startedAt, finishedAt);
+    }
+
+    private static double gameSeconds(LedgerEntry outcome) {
+        if (outcome.startedAt() == null || outcome.finishedAt() == null
+                || outcome.finishedAt().isBefore(outcome.startedAt())) {
+            return 0;
+        }
+        return Duration.between(outcome.startedAt(), outcome.finishedAt()).toMillis() / 1000.0;
+    }
+
+    /**
+     * Writes every instance's outcome, with read links to its artifacts, to {@code <room>/manifest.json}
+     * in the records container, so that the result message stays small for any number of instances.
+     * Streamed through a file: a manifest of 10,000 instances never sits in the heap as one string.
+     * Uploading again (a retried completion) overwrites the same blob.
+     */
+    private String uploadManifest(TaskBook.OpenTask task, ResultMessage.Counts counts, double gpuSeconds)
+            throws IOException {
+        Path dir = Files.createDirectories(workspace.roomDir(task.roomId()));
+        Path file = dir.resolve("manifest.json");
+        try (JsonGenerator json = mapper.getFactory().createGenerator(file.toFile(), JsonEncoding.UTF8)) {
+            json.writeStartObject();
+            json.writeStringField("room_id", task.roomId());
+            json.writeStringField("game_name", task.task().gameName());
+            json.writeObjectField("instances", counts);
+            json.writeNumberField("gpu_seconds", gpuSeconds);
+            json.writeArrayFieldStart("outcomes");
+            for (LedgerEntry o : task.outcomes()) {
+                json.writeStartObject();
+                json.writeNumberField("instance", o.instance());
+                json.writeNumberField("attempt", o.attempt() == null ? 0 : o.attempt());
+                json.writeStringField("outcome", o.outcome().name());
+                json.writeStringField("error", o.reason());
+                json.writeStringField("error_source", o.errorSource() == null ? null : o.errorSource().name());
+                json.writeStringField("started_at", o.startedAt() == null ? null : o.startedAt().toString());
+                json.writeStringField("finished_at", o.finishedAt() == null ? null : o.finishedAt().toString());
+                json.writeObjectFieldStart("artifacts");
+                if (o.artifacts() != null) {
+                    for (Map.Entry<String, String> artifact : o.artifacts().entrySet()) {
+                        json.writeStringField(artifact.getKey(), store.readLink(artifact.getValue()));
+                    }
+                }
+                json.writeEndObject();
+                json.writeEndObject();
+            }
+            json.writeEndArray();
+            json.writeEndObject();
+        }
+        String blob = task.roomId() + "/manifest.json";
+        store.upload(blob, file, "application/json");
+        return blob;
     }
 }

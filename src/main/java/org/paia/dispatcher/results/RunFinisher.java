@@ -72,9 +72,13 @@ public class RunFinisher {
         return finished.withArtifacts(uploaded, inlineResult(output.resolve("result.json"), run));
     }
 
-    /** The game's result.json if it is small enough and valid JSON; the full file is always linked. */
+    /**
+     * The game's result.json if it is small enough and valid JSON; the full file is always linked.
+     * Only a single game's result goes inline: a batch's results stay in Blob Storage (linked from its
+     * manifest), so neither the ledger nor the scheduler's memory grows with N × result size.
+     */
     private JsonNode inlineResult(Path file, GameRun run) throws IOException {
-        if (!Files.isRegularFile(file)) {
+        if (!Files.isRegularFile(file) || run.task().instances() > 1) {
             return null;
         }
         if (Files.size(file) > maxResultJsonBytes) {
@@ -99,7 +103,7 @@ public class RunFinisher {
     }
 
     public void deletePod(FinishedRun finished) {
-        pods.release(finished.run().podName());
+        watcher.release(finished.run().podName());
         watcher.done(finished.run());
     }
 }

@@ -1,5 +1,6 @@
 package org.paia.dispatcher.schedule;
 
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.camel.CamelContext;
 import org.apache.camel.cluster.CamelClusterEventListener;
@@ -8,6 +9,8 @@ import org.apache.camel.cluster.CamelClusterView;
 import org.apache.camel.spring.boot.CamelContextConfiguration;
 import org.paia.dispatcher.kafka.TransactionalWriter;
 import org.paia.dispatcher.ledger.LedgerReader;
+import org.paia.dispatcher.pods.PodClient;
+import org.paia.dispatcher.pods.PodNames;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,10 +33,12 @@ public class Leadership implements CamelContextConfiguration {
     private final TaskBook book;
     private final LedgerReader reader;
     private final TransactionalWriter schedulerWriter;
+    private final PodClient pods;
     private final AtomicBoolean leader = new AtomicBoolean();
 
     public Leadership(CamelClusterService clusterService, TaskBook book, LedgerReader reader,
-                      TransactionalWriter schedulerWriter) {
+                      TransactionalWriter schedulerWriter, PodClient pods) {
+        this.pods = pods;
         this.clusterService = clusterService;
         this.book = book;
         this.reader = reader;
@@ -67,9 +72,21 @@ public class Leadership implements CamelContextConfiguration {
             book.resetClaims();
             schedulerWriter.fence();
             reader.catchUp();
+            listPods();
         } else if (!isLeader && leader.compareAndSet(true, false)) {
             LOG.warn("This replica ({}) is no longer the scheduler", view.getLocalMember().getId());
             book.resetClaims();
+        }
+    }
+
+    /** Counts the pods a previous leader left against the capacity before anything launches. */
+    private void listPods() {
+        try {
+            Map<String, PodNames.Listed> listed = PodNames.listed(pods.listGamePods());
+            book.podsListed(listed);
+            LOG.info("{} game pods exist; they count against the capacity until they are gone", listed.size());
+        } catch (RuntimeException e) {
+            LOG.warn("Cannot list game pods yet ({}); the relist will, and nothing launches until then", e.toString());
         }
     }
 }

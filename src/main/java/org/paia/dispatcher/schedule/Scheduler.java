@@ -1,6 +1,8 @@
 package org.paia.dispatcher.schedule;
 
 import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.camel.Exchange;
 import org.paia.dispatcher.config.Headers;
@@ -8,6 +10,7 @@ import org.paia.dispatcher.ledger.FailureSource;
 import org.paia.dispatcher.ledger.Ledger;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.ledger.Outcome;
+import org.paia.dispatcher.pods.PodClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,25 +25,53 @@ public class Scheduler {
     private final TaskBook book;
     private final Ledger ledger;
     private final int maxAttempts;
+    private final int capacity;
+    private final PodClient pods;
     private final Clock clock;
 
-    public Scheduler(TaskBook book, Ledger ledger, int maxAttempts, Clock clock) {
+    /**
+     * @param maxAttempts attempts per instance unless a task asks for its own {@code max_attempts}
+     * @param capacity    the most game pods alive at once ({@code paia.scheduler.max-active-pods})
+     */
+    public Scheduler(TaskBook book, Ledger ledger, PodClient pods, int maxAttempts, int capacity, Clock clock) {
         this.book = book;
+        this.pods = pods;
         this.ledger = ledger;
         this.maxAttempts = maxAttempts;
+        this.capacity = capacity;
         this.clock = clock;
     }
 
-    /** Runs to launch now. An instance whose pods were lost {@code maxAttempts} times is recorded failed instead. */
+    /**
+     * Runs to launch now, within the capacity, with their launches recorded on the ledger (one
+     * transaction for the whole pass) before any pod exists, so that a restarted scheduler looks for
+     * those pods. An instance whose pods were lost as often as its attempts allow is recorded failed
+     * in the same transaction instead.
+     */
     public List<GameRun> dueRuns() {
-        return book.claimDue().stream().filter(run -> {
-            if (run.attempt() < maxAttempts) {
-                return true;
-            }
-            recordFailure(run, "game pod lost " + run.attempt() + " times (platform failure; max attempts "
-                    + maxAttempts + ")", FailureSource.PLATFORM);
-            return false;
-        }).toList();
+        TaskBook.Claims claims = book.claimDue(capacity, maxAttempts);
+        if (claims.launch().isEmpty() && claims.exhausted().isEmpty()) {
+            return List.of();
+        }
+        Instant now = clock.instant();
+        List<LedgerEntry> entries = new ArrayList<>();
+        for (GameRun run : claims.exhausted()) {
+            int allowed = run.task().attemptsAllowed(maxAttempts);
+            entries.add(LedgerEntry.outcome(run.roomId(), run.instance(), run.attempt(), null, Outcome.FAILED,
+                    "game pod lost " + run.attempt() + " times (platform failure; max attempts " + allowed + ")",
+                    FailureSource.PLATFORM, null, null, null, now));
+        }
+        for (GameRun run : claims.launch()) {
+            entries.add(LedgerEntry.launched(run.roomId(), run.instance(), run.attempt(), run.podName(), now));
+        }
+        try {
+            ledger.recordWith(List.of(), entries.toArray(LedgerEntry[]::new));
+        } catch (RuntimeException e) {
+            claims.exhausted().forEach(book::release);
+            claims.launch().forEach(book::release);
+            throw e;
+        }
+        return claims.launch();
     }
 
     public List<TaskBook.OpenTask> completableTasks() {
@@ -61,17 +92,17 @@ public class Scheduler {
         Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         String reason = cause == null ? "launch failed" : cause.getMessage();
         LOG.warn("Launch of {} failed for good: {}", run, reason);
-        recordFailure(run, reason, FailureSource.INPUT);
-    }
-
-    private void recordFailure(GameRun run, String reason, FailureSource source) {
         try {
             ledger.record(LedgerEntry.outcome(run.roomId(), run.instance(), run.attempt(), null, Outcome.FAILED,
-                    reason, source, null, null, null, clock.instant()));
+                    reason, FailureSource.INPUT, null, null, null, clock.instant()));
         } catch (RuntimeException e) {
             book.release(run);
             throw e;
         }
+        // Make sure no pod of this run is left (it fails before its pod is created, but a previous
+        // scheduler may have created it), so its slot is free for the next run at once.
+        pods.release(run.podName());
+        book.podGone(run.podName());
     }
 
     /** Completion could not be published now; a later tick tries again. */

@@ -2,6 +2,7 @@ package org.paia.dispatcher.schedule;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -11,6 +12,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import org.paia.dispatcher.ledger.LedgerEntry;
+import org.paia.dispatcher.pods.PodNames;
 import org.paia.dispatcher.task.GameTask;
 import org.paia.dispatcher.task.TaskParser;
 import org.paia.dispatcher.task.TaskRejectedException;
@@ -38,6 +40,8 @@ public class TaskBook {
         final Map<Integer, LedgerEntry> outcomes = new TreeMap<>();
         final Map<Integer, Integer> attempts = new HashMap<>();
         final Map<Integer, GameRun> active = new HashMap<>();
+        /** Instances that have an outcome or a run in flight: the next due instance is the first clear bit. */
+        final BitSet taken = new BitSet();
 
         OpenTask(String roomId, GameTask task, Instant acceptedAt, String invalidReason) {
             this.roomId = roomId;
@@ -67,6 +71,22 @@ public class TaskBook {
         public List<LedgerEntry> outcomes() {
             return List.copyOf(outcomes.values());
         }
+
+        /** The first instance with neither an outcome nor a run in flight, or -1. */
+        int nextDue() {
+            int i = taken.nextClearBit(0);
+            return task != null && i < task.instances() ? i : -1;
+        }
+
+        void free(int instance) {
+            if (!outcomes.containsKey(instance)) {
+                taken.clear(instance);
+            }
+        }
+    }
+
+    /** What one scheduling pass claimed: runs to launch, and runs out of attempts to record as failed. */
+    public record Claims(List<GameRun> launch, List<GameRun> exhausted) {
     }
 
     private final TaskParser parser;
@@ -75,6 +95,15 @@ public class TaskBook {
     private final Set<String> completing = new HashSet<>();
     private final Map<String, GameRun> runsByPod = new HashMap<>();
     private final Set<String> created = new HashSet<>();
+    /**
+     * Game pods that exist or are being created, by pod name (value: room id): what counts against
+     * {@code max-active-pods} and each task's parallelism. A slot is taken when a run is claimed and
+     * given back only when its pod is known to be gone (released by us, a DELETED event, or absent from
+     * a listing), so errors keep a slot busy rather than overfill the cluster.
+     */
+    private final Map<String, PodNames.Listed> occupied = new HashMap<>();
+    /** Whether a pod listing has been taken since the claims were last reset (see {@link #podsListed}). */
+    private boolean podsListed;
     private volatile boolean caughtUp;
 
     public TaskBook(TaskParser parser) {
@@ -94,6 +123,7 @@ public class TaskBook {
             case INSTANCE_OUTCOME -> {
                 OpenTask t = open.get(e.roomId());
                 if (t != null && t.outcomes.putIfAbsent(e.instance(), e) == null) {
+                    t.taken.set(e.instance());
                     GameRun run = t.active.remove(e.instance());
                     if (run != null) {
                         forget(run);
@@ -146,37 +176,111 @@ public class TaskBook {
      */
     public synchronized void resetClaims() {
         for (OpenTask t : open.values()) {
+            t.active.keySet().forEach(t::free);
             t.active.clear();
         }
         runsByPod.clear();
         created.clear();
         completing.clear();
+        occupied.clear();
+        podsListed = false;
     }
 
     public boolean isCaughtUp() {
         return caughtUp;
     }
 
-    /** Claims every instance that has no outcome and no run in flight; oldest task first. */
-    public synchronized List<GameRun> claimDue() {
-        List<GameRun> due = new ArrayList<>();
-        if (!caughtUp) {
-            return due;
+    /**
+     * Claims the runs to launch now, within {@code capacity} pods alive in all and each task's
+     * parallelism. Slots are shared fairly: each next slot goes to the task holding the fewest pods
+     * (the oldest task on a tie), so a single game never waits behind a large batch for more than one
+     * free slot. An instance out of attempts is claimed as exhausted (to be recorded failed), without a
+     * slot. Nothing is claimed before the ledger is read and the pods are listed.
+     */
+    public synchronized Claims claimDue(int capacity, int defaultMaxAttempts) {
+        List<GameRun> launch = new ArrayList<>();
+        List<GameRun> exhausted = new ArrayList<>();
+        if (!caughtUp || !podsListed) {
+            return new Claims(launch, exhausted);
         }
-        for (OpenTask t : open.values()) {
-            if (t.task == null || completing.contains(t.task.roomId())) {
+        Map<String, Integer> held = new HashMap<>();
+        occupied.values().forEach(slot -> held.merge(slot.room(), 1, Integer::sum));
+        // Pods that exist for a due run (left by a previous leader) are adopted first: they hold
+        // their slot already, and a task at its parallelism could otherwise never adopt them.
+        for (Map.Entry<String, PodNames.Listed> e : occupied.entrySet()) {
+            PodNames.Listed pod = e.getValue();
+            OpenTask t = open.get(pod.room());
+            if (runsByPod.containsKey(e.getKey()) || t == null || t.task == null || completing.contains(t.roomId)
+                    || pod.instance() < 0 || pod.instance() >= t.task.instances() || t.taken.get(pod.instance())
+                    || pod.attempt() != t.attempts.getOrDefault(pod.instance(), 0)) {
                 continue;
             }
-            for (int i = 0; i < t.task.instances(); i++) {
-                if (!t.outcomes.containsKey(i) && !t.active.containsKey(i)) {
-                    GameRun run = new GameRun(t.task, i, t.attempts.getOrDefault(i, 0));
-                    t.active.put(i, run);
-                    runsByPod.put(run.podName(), run);
-                    due.add(run);
-                }
+            launch.add(claim(t, pod.instance(), pod.attempt()));
+        }
+        List<OpenTask> candidates = new ArrayList<>();
+        for (OpenTask t : open.values()) {
+            if (t.task != null && !completing.contains(t.roomId) && t.nextDue() >= 0) {
+                candidates.add(t);
             }
         }
-        return due;
+        int free = capacity - occupied.size();
+        while (!candidates.isEmpty()) {
+            OpenTask t = candidates.get(0);
+            for (OpenTask c : candidates) {
+                if (held.getOrDefault(c.roomId, 0) < held.getOrDefault(t.roomId, 0)) {
+                    t = c;
+                }
+            }
+            int i = t.nextDue();
+            int attempt = t.attempts.getOrDefault(i, 0);
+            boolean outOfAttempts = i >= 0 && attempt >= t.task.attemptsAllowed(defaultMaxAttempts);
+            if (i < 0 || (!outOfAttempts && (free <= 0 || held.getOrDefault(t.roomId, 0) >= t.task.parallelism()))) {
+                candidates.remove(t);
+                continue;
+            }
+            GameRun run = claim(t, i, attempt);
+            if (outOfAttempts) {
+                exhausted.add(run);
+            } else {
+                occupied.put(run.podName(), new PodNames.Listed(t.roomId, i, attempt));
+                held.merge(t.roomId, 1, Integer::sum);
+                free--;
+                launch.add(run);
+            }
+        }
+        return new Claims(launch, exhausted);
+    }
+
+    private GameRun claim(OpenTask t, int instance, int attempt) {
+        GameRun run = new GameRun(t.task, instance, attempt);
+        t.active.put(instance, run);
+        t.taken.set(instance);
+        runsByPod.put(run.podName(), run);
+        return run;
+    }
+
+    /** The pod is known to be gone: its slot is free. */
+    public synchronized void podGone(String podName) {
+        occupied.remove(podName);
+    }
+
+    /**
+     * A full listing of game pods: after a reset, every listed pod takes a slot (pods a previous
+     * leader left, adopted by the next claims when their run is due); from then on, a slot whose pod
+     * is neither listed nor being launched is freed (a DELETED event the watch missed).
+     */
+    public synchronized void podsListed(Map<String, PodNames.Listed> listed) {
+        if (!podsListed) {
+            occupied.putAll(listed);
+            podsListed = true;
+            return;
+        }
+        occupied.keySet().removeIf(name -> !listed.containsKey(name) && !runsByPod.containsKey(name));
+    }
+
+    /** Game pods alive or being created, as the scheduler counts them against its capacity. */
+    public synchronized int occupiedSlots() {
+        return occupied.size();
     }
 
     /** Gives a claim back (its launch failed and will be tried again). */
@@ -184,6 +288,7 @@ public class TaskBook {
         OpenTask t = open.get(run.roomId());
         if (t != null && t.active.remove(run.instance(), run)) {
             forget(run);
+            t.free(run.instance());
         }
     }
 
@@ -195,6 +300,7 @@ public class TaskBook {
         OpenTask t = open.get(run.roomId());
         if (t != null && t.active.remove(run.instance(), run)) {
             forget(run);
+            t.free(run.instance());
             t.attempts.merge(run.instance(), run.attempt() + 1, Math::max);
         }
     }

@@ -7,10 +7,17 @@ import java.util.List;
  * A validated game task. {@code data} is the task's whole {@code data} object as received, unknown
  * fields included, so that they reach the game untouched (forward compatibility).
  *
- * @param instances how many runs of the game the task asks for (1 unless a batch run)
+ * @param instances   how many runs of the game the task asks for (1 unless a batch run)
+ * @param parallelism the most pods of this task alive at once (at most {@code instances})
+ * @param maxAttempts the most attempts per instance the task asks for, or 0 for the configured default
  */
 public record GameTask(String roomId, long gameId, String gameName, List<Program> programs,
-                       int instances, ObjectNode data) {
+                       int instances, int parallelism, int maxAttempts, ObjectNode data) {
+
+    /** Attempts allowed per instance: the task's own {@code max_attempts}, else the configured default. */
+    public int attemptsAllowed(int configuredDefault) {
+        return maxAttempts > 0 ? maxAttempts : configuredDefault;
+    }
 
     /** The {@code ws_uri} the game reports to; it carries a token and never goes to a log or pod spec. */
     public String wsUri() {

@@ -119,16 +119,29 @@ public class TaskParser {
         if (!(wsUri.startsWith("ws://") || wsUri.startsWith("wss://"))) {
             throw new TaskRejectedException("field 'data.ws_uri' must be a ws:// or wss:// URI", roomId);
         }
-        int instances = 1;
-        JsonNode instancesNode = data.get("instances");
-        if (instancesNode != null && !instancesNode.isNull()) {
-            if (!instancesNode.isIntegralNumber() || instancesNode.asLong() != 1) {
-                // Batch runs (instances > 1) come with the scheduler's batch support; until then
-                // a task asking for them is rejected rather than silently run once.
-                throw new TaskRejectedException("field 'data.instances' must be 1 (batch runs are not enabled)", roomId);
-            }
+        int instances = count(data, "instances", 1, limits.getMaxInstances(), "paia.limits.max-instances", 1, roomId);
+        int parallelism = Math.min(instances,
+                count(data, "parallelism", 1, Integer.MAX_VALUE, null, instances, roomId));
+        int maxAttempts = count(data, "max_attempts", 1, limits.getMaxAttempts(), "paia.limits.max-attempts", 0, roomId);
+        return new GameTask(roomId, gameId.asLong(), gameName, programs(data, roomId), instances, parallelism,
+                maxAttempts, data);
+    }
+
+    /** An optional positive integer field of {@code data}, at most {@code max}; {@code absent} when missing or null. */
+    private static int count(ObjectNode data, String field, int min, int max, String limitProperty, int absent,
+                             String roomId) {
+        JsonNode node = data.get(field);
+        if (node == null || node.isNull()) {
+            return absent;
         }
-        return new GameTask(roomId, gameId.asLong(), gameName, programs(data, roomId), instances, data);
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() < min) {
+            throw new TaskRejectedException("field 'data." + field + "' must be an integer of at least " + min, roomId);
+        }
+        if (node.asInt() > max) {
+            throw new TaskRejectedException("field 'data." + field + "' is " + node.asInt() + ", over "
+                    + limitProperty + "=" + max, roomId);
+        }
+        return node.asInt();
     }
 
     private List<Program> programs(ObjectNode data, String roomId) {

@@ -58,6 +58,9 @@ public class RunWatcher {
             return null;
         }
         String name = pod.getMetadata().getName();
+        if ("DELETED".equals(action)) {
+            book.podGone(name);
+        }
         Optional<GameRun> run = book.runOfPod(name);
         if (run.isEmpty() || finishing.contains(name)) {
             return null;
@@ -112,6 +115,7 @@ public class RunWatcher {
      * each pod is then handled like a watch event — whatever the watch missed is caught here.
      */
     public List<Pod> reconcile(List<Pod> listed) {
+        book.podsListed(PodNames.listed(listed));
         if (!book.isCaughtUp()) {
             return List.of();
         }
@@ -145,7 +149,13 @@ public class RunWatcher {
         LOG.warn("Pod {} lost ({}) before its outcome was recorded: platform failure, the instance will be retried",
                 run.podName(), how);
         book.podLost(run);
-        pods.release(run.podName());
+        release(run.podName());
+    }
+
+    /** Deletes the pod (finalizer first); its slot is free once the API has let it go. */
+    public void release(String podName) {
+        pods.release(podName);
+        book.podGone(podName);
     }
 
     /** The run's outcome is recorded and its pod released: forget the claim. */
@@ -181,7 +191,7 @@ public class RunWatcher {
                     && instance.matches("\\d{1,9}") && attempt.matches("\\d{1,9}");
             if (!readable || book.isStale(room, Integer.parseInt(instance), Integer.parseInt(attempt))) {
                 LOG.info("Pod {} belongs to no open run: released", name);
-                pods.release(name);
+                release(name);
             }
         }
     }

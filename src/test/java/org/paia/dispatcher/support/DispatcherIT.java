@@ -11,6 +11,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
 import java.util.UUID;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -19,7 +21,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.paia.dispatcher.config.DispatcherProperties;
+import org.paia.dispatcher.local.LocalServers;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.test.context.ActiveProfiles;
 
@@ -32,6 +36,7 @@ import static org.awaitility.Awaitility.await;
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @ActiveProfiles({"local", "test"})
+@AutoConfigureObservability // /actuator/prometheus is served (MetricsIT)
 public abstract class DispatcherIT {
 
     protected static final String SEED_TASK_FILE = "examples/kart_3d.json";
@@ -39,6 +44,10 @@ public abstract class DispatcherIT {
     private static ResultCollector results;
     private static ResultCollector deadLetters;
     private static KafkaProducer<String, byte[]> producer;
+    private static KubernetesClient testKubernetes;
+
+    /** The User-Agent of the tests' own Kubernetes API calls (RbacIT leaves them out). */
+    public static final String TEST_USER_AGENT = "paia-tests";
 
     @Autowired
     protected DispatcherProperties properties;
@@ -123,6 +132,19 @@ public abstract class DispatcherIT {
     protected void publishWithProgram(String roomId, String folder, String codeName) throws Exception {
         uploadProgram("user-102", folder, "class MLPlay: pass\n");
         publish(roomId, seedTask(roomId, "user-102/" + folder, codeName));
+    }
+
+    /**
+     * A Kubernetes client for the tests' own calls (deleting a pod as kubectl would, reading pods),
+     * told apart from the dispatcher's calls by its User-Agent. One per test JVM, like the servers.
+     */
+    protected static synchronized KubernetesClient testKubernetes() {
+        if (testKubernetes == null) {
+            testKubernetes = LocalServers.kubernetesServer().createClient(b -> b.withConfig(
+                    new ConfigBuilder().withMasterUrl("http://127.0.0.1:" + LocalServers.kubernetesServer().getPort())
+                            .withNamespace("paia").withUserAgent(TEST_USER_AGENT).build()));
+        }
+        return testKubernetes;
     }
 
     protected static String newRoom() {

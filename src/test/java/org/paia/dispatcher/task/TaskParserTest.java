@@ -151,12 +151,51 @@ class TaskParserTest {
                         e -> assertThat(e.roomId()).isEqualTo("8f8ef481-911b-432a-aacd-670be3b8f288"));
     }
 
+    private static String batch(String fields) throws Exception {
+        return seed().replace("\"category\": \"3D\"", "\"category\": \"3D\", " + fields);
+    }
+
     @Test
-    void batchRunsAreRejectedUntilTheSchedulerSupportsThem() throws Exception {
-        assertRejected(seed().replace("\"category\": \"3D\"", "\"category\": \"3D\", \"instances\": 5"),
-                "'data.instances' must be 1");
-        assertThat(parse(seed().replace("\"category\": \"3D\"", "\"category\": \"3D\", \"instances\": 1"))
-                .instances()).isEqualTo(1);
+    void batchFieldsDefaultToOneInstanceAllInParallelAndTheConfiguredAttempts() throws Exception {
+        GameTask single = parse(seed());
+        assertThat(single.instances()).isEqualTo(1);
+        assertThat(single.parallelism()).isEqualTo(1);
+        assertThat(single.attemptsAllowed(3)).isEqualTo(3);
+        GameTask batch = parse(batch("\"instances\": 500"));
+        assertThat(batch.instances()).isEqualTo(500);
+        assertThat(batch.parallelism()).isEqualTo(500);
+    }
+
+    @Test
+    void batchFieldsAreReadAndParallelismNeverExceedsTheInstances() throws Exception {
+        GameTask task = parse(batch("\"instances\": 1000, \"parallelism\": 50, \"max_attempts\": 2"));
+        assertThat(task.instances()).isEqualTo(1000);
+        assertThat(task.parallelism()).isEqualTo(50);
+        assertThat(task.attemptsAllowed(3)).isEqualTo(2);
+        assertThat(parse(batch("\"instances\": 4, \"parallelism\": 10")).parallelism()).isEqualTo(4);
+        assertThat(parse(batch("\"instances\": null")).instances()).isEqualTo(1);
+    }
+
+    @Test
+    void theBatchExampleIsValid() throws Exception {
+        TaskParser azurite = new TaskParser(new ObjectMapper(), new DispatcherProperties.Limits(), Set.of("kart_3d"),
+                "http://127.0.0.1:10000/devstoreaccount1");
+        GameTask task = azurite.parse(Files.readAllBytes(Path.of("examples/batch.json")));
+        assertThat(task.instances()).isEqualTo(20);
+        assertThat(task.parallelism()).isEqualTo(4);
+    }
+
+    @Test
+    void badBatchFieldsAreRejectedWithTheFieldAndTheLimit() throws Exception {
+        assertRejected(batch("\"instances\": 0"), "'data.instances' must be an integer of at least 1");
+        assertRejected(batch("\"instances\": -5"), "'data.instances' must be an integer of at least 1");
+        assertRejected(batch("\"instances\": 2.5"), "'data.instances' must be an integer");
+        assertRejected(batch("\"instances\": \"10\""), "'data.instances' must be an integer");
+        assertRejected(batch("\"instances\": 99999999999"), "'data.instances' must be an integer");
+        assertRejected(batch("\"instances\": 10001"), "over paia.limits.max-instances=10000");
+        assertRejected(batch("\"parallelism\": 0"), "'data.parallelism' must be an integer of at least 1");
+        assertRejected(batch("\"max_attempts\": 0"), "'data.max_attempts' must be an integer of at least 1");
+        assertRejected(batch("\"max_attempts\": 11"), "over paia.limits.max-attempts=10");
     }
 
     @Test
