@@ -296,7 +296,7 @@ public final class Bench {
                         cluster.publish("paia.game.tasks", room, cluster.task(room, "\"sim_duration_ms\": 0", ""));
                     }
                     cluster.producer.flush();
-                    long end = results.awaitAll(rooms, Duration.ofMinutes(15));
+                    long end = results.awaitAll(rooms, Duration.ofMinutes(30));
                     double rate = tasks / ((end - t0) / 1e9);
                     rates.add(rate);
                     System.out.printf(Locale.ROOT, "case 3 dispatcher: %.1f results/s%n", rate);
@@ -348,7 +348,7 @@ public final class Bench {
         cluster.producer.flush();
         long end;
         try {
-            end = results.awaitAll(List.of(room), Duration.ofMinutes(intOption("timeout4Minutes", 12)));
+            end = results.awaitAll(List.of(room), Duration.ofMinutes(intOption("timeout4Minutes", 30)));
         } finally {
             jvm.stopSampling();
         }
