@@ -1,0 +1,618 @@
+package org.paia.dispatcher.bench;
+
+import com.azure.storage.blob.BlobClient;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import org.paia.dispatcher.download.ProgramDownloader;
+import org.paia.dispatcher.task.Program;
+
+/**
+ * Issue 7's bench: six cases against one set of embedded servers, the dispatcher as a child JVM.
+ * Run with {@code ./mvnw -B -Pbench verify}; sizes via {@code -Dbench.args="key=value ..."} (see
+ * {@link #option}). Writes {@code BENCHMARKS.md} (keeping anything below its analysis marker) and
+ * prints the same.
+ */
+public final class Bench {
+
+    static final String ANALYSIS_MARKER = "<!-- analysis: kept by the bench across runs -->";
+
+    private final java.util.Map<String, String> options = new java.util.HashMap<>();
+    private final StringBuilder report = new StringBuilder();
+    private final List<String> headlines = new ArrayList<>();
+    private BenchCluster cluster;
+    private PodTimeline timeline;
+    private ResultWatch results;
+    private final List<Long> readyMs = new ArrayList<>();
+    private final List<Long> idleRss = new ArrayList<>();
+    private final List<Long> heapAfterGc = new ArrayList<>();
+    private String dispatcherMaxHeap = "?";
+    private int dispatcherRuns;
+
+    public static void main(String[] args) throws Exception {
+        ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("org.paia.dispatcher.local"))
+                .setLevel(ch.qos.logback.classic.Level.WARN);
+        Bench bench = new Bench();
+        for (String arg : args) {
+            int eq = arg.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("bench arguments are key=value, got: " + arg);
+            }
+            bench.options.put(arg.substring(0, eq), arg.substring(eq + 1));
+        }
+        try {
+            bench.run();
+        } finally {
+            System.exit(0); // the embedded broker's and informers' threads must not keep the JVM
+        }
+    }
+
+    String option(String key, String fallback) {
+        return options.getOrDefault(key, System.getProperty("bench." + key, fallback));
+    }
+
+    int intOption(String key, int fallback) {
+        return Integer.parseInt(option(key, Integer.toString(fallback)));
+    }
+
+    private List<String> dispatcherJvmOptions() {
+        // ";" separates options too, since -Dbench.args is split on spaces
+        return List.of(option("dispatcherJvm", "-Xmx512m").trim().split("[\\s;]+"));
+    }
+
+    private void run() throws Exception {
+        String cases = option("cases", "1,2,3,4,5,6");
+        int reps = intOption("reps", 3);
+        Instant began = Instant.now();
+        String machine = String.format(Locale.ROOT,
+                "%d cores (%s), %s GiB RAM; JDK %s (%s); bench JVM max heap %s; dispatcher JVM options: %s; %s UTC",
+                Runtime.getRuntime().availableProcessors(), cpuModel(), totalRamGiB(),
+                System.getProperty("java.version"), System.getProperty("java.vm.name"),
+                mib(Runtime.getRuntime().maxMemory()), String.join(" ", dispatcherJvmOptions()),
+                began.toString().substring(0, 19).replace('T', ' '));
+        line("# Benchmarks");
+        line("");
+        line("Produced by `./mvnw -B -Pbench verify" + (options.isEmpty() ? "" : " -Dbench.args=\""
+                + String.join(" ", options.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).sorted().toList())
+                + "\"") + "` (issue 7; sources in `src/bench/java`). Do not edit by hand above the analysis marker.");
+        line("");
+        line("**Machine:** " + machine);
+        line("");
+        line("The machine is shared (other builds and agents run on the same 2 cores while this runs): absolute "
+                + "numbers are noisy, the ratios against the baselines measured in the same run are the headline. "
+                + "Servers: embedded KRaft Kafka, Azurite, fabric8 Kubernetes API server (CRUD mode) and the "
+                + "simulated GPU node (Pending time 0), all hosted by the bench JVM; the dispatcher is the packaged "
+                + "jar in its own JVM (profile `cluster`, otherwise default settings), as deployed. Medians of "
+                + reps + " repetitions where one takes under a minute.");
+        line("");
+        Path dir = Path.of("target", "bench", "run-" + System.currentTimeMillis()).toAbsolutePath();
+        cluster = new BenchCluster(dir);
+        try {
+            cluster.createTopics(List.of(Baseline.TASKS, Baseline.RESULTS));
+            timeline = new PodTimeline(cluster.kubernetes, BenchCluster.NAMESPACE);
+            results = new ResultWatch(cluster.bootstrapServers(), "paia.game.results");
+            if (cases.contains("1") || cases.contains("2")) {
+                guarded("1 and 2", () -> utilisationAndGap(reps));
+            }
+            if (cases.contains("3") || cases.contains("4")) {
+                guarded("3 and 4", () -> overheadAndScale(reps, cases));
+            }
+            if (cases.contains("5")) {
+                guarded("5", () -> transfer(reps));
+            }
+            if (cases.contains("6")) {
+                guarded("6", () -> footprint(reps));
+            }
+        } finally {
+            timeline.close();
+            results.close();
+            cluster.close();
+        }
+        line("");
+        line("Whole bench run: " + Duration.between(began, Instant.now()).toSeconds() + " s.");
+        String out = option("out", "BENCHMARKS.md");
+        Path file = Path.of(out);
+        String kept = "";
+        if (Files.isRegularFile(file)) {
+            String old = Files.readString(file, StandardCharsets.UTF_8);
+            int at = old.indexOf(ANALYSIS_MARKER);
+            kept = at >= 0 ? old.substring(at) : "";
+        }
+        if (kept.isEmpty()) {
+            kept = ANALYSIS_MARKER + "\n\n## Analysis\n\n(none yet)\n";
+        }
+        report.append('\n').append(kept);
+        Files.writeString(file, report.toString(), StandardCharsets.UTF_8);
+        System.out.println("\n===== headlines =====");
+        headlines.forEach(System.out::println);
+        System.out.println("Written to " + file.toAbsolutePath());
+    }
+
+    private interface Case {
+        void run() throws Exception;
+    }
+
+    private void guarded(String name, Case c) {
+        try {
+            c.run();
+        } catch (Exception | Error e) {
+            e.printStackTrace();
+            line("");
+            line("**Cases " + name + " did not finish:** `" + e + "`");
+            line("");
+        }
+    }
+
+    // ---- cases 1 and 2 ----------------------------------------------------------------------
+
+    private void utilisationAndGap(int reps) throws Exception {
+        int tasks = intOption("tasks1", 100);
+        int capacity = intOption("capacity1", 5);
+        long seed = Long.parseLong(option("seed", "42"));
+        Random random = new Random(seed);
+        List<Integer> durations = new ArrayList<>();
+        for (int i = 0; i < tasks; i++) {
+            durations.add(500 + random.nextInt(2501)); // uniform 0.5–3 s
+        }
+        double sum = durations.stream().mapToInt(Integer::intValue).sum() / 1000.0;
+        double ideal = sum / capacity;
+        List<Double> dispatcherUtil = new ArrayList<>();
+        List<Double> makespans = new ArrayList<>();
+        List<Double> gaps = new ArrayList<>();
+        int maxLive = 0;
+        try (DispatcherJvm jvm = startDispatcher(List.of("--paia.scheduler.max-active-pods=" + capacity))) {
+            repeat(reps, () -> {
+                timeline.reset();
+                List<String> rooms = new ArrayList<>();
+                long t0 = System.nanoTime();
+                for (int d : durations) {
+                    String room = UUID.randomUUID().toString();
+                    rooms.add(room);
+                    cluster.publish("paia.game.tasks", room, cluster.task(room, "\"sim_duration_ms\": " + d, ""));
+                }
+                cluster.producer.flush();
+                long end = results.awaitAll(rooms, Duration.ofMinutes(10));
+                double makespan = (end - t0) / 1e9;
+                makespans.add(makespan);
+                dispatcherUtil.add(ideal / makespan);
+                gaps.addAll(timeline.gapsMs());
+                long failed = rooms.stream().filter(r -> !"SUCCEEDED".equals(results.get(r).json().path("outcome").asText())).count();
+                System.out.printf(Locale.ROOT, "case 1 dispatcher: makespan %.1f s, utilisation %.1f %%, max live pods %d, %d not SUCCEEDED%n",
+                        makespan, 100 * ideal / makespan, timeline.maxLive(), failed);
+                awaitNoLivePods();
+                return timeline.maxLive();
+            }).forEach(m -> { });
+            maxLive = timeline.maxLive();
+        }
+        List<Double> baselineUtil = new ArrayList<>();
+        List<Double> baselineMakespans = new ArrayList<>();
+        ResultWatch baselineResults = new ResultWatch(cluster.bootstrapServers(), Baseline.RESULTS);
+        try (Baseline baseline = new Baseline(cluster, capacity)) {
+            repeat(reps, () -> {
+                List<String> rooms = new ArrayList<>();
+                long t0 = System.nanoTime();
+                for (int d : durations) {
+                    String room = UUID.randomUUID().toString();
+                    rooms.add(room);
+                    cluster.publish(Baseline.TASKS, room, cluster.task(room, "\"sim_duration_ms\": " + d, ""));
+                }
+                cluster.producer.flush();
+                long end;
+                try {
+                    end = baselineResults.awaitAll(rooms, Duration.ofMinutes(10));
+                } catch (IllegalStateException e) {
+                    throw new IllegalStateException("baseline: " + e.getMessage(), baseline.failure());
+                }
+                double makespan = (end - t0) / 1e9;
+                baselineMakespans.add(makespan);
+                baselineUtil.add(ideal / makespan);
+                System.out.printf(Locale.ROOT, "case 1 baseline: makespan %.1f s, utilisation %.1f %%%n", makespan, 100 * ideal / makespan);
+                return makespan;
+            });
+        } finally {
+            baselineResults.close();
+        }
+        double util = median(dispatcherUtil);
+        double baseUtil = median(baselineUtil);
+        line("## 1. GPU slot utilisation");
+        line("");
+        line(String.format(Locale.ROOT, "%d single-instance tasks, capacity %d (`paia.scheduler.max-active-pods`), game "
+                + "durations uniform 0.5–3 s from seed %d (`game_param.sim_duration_ms` per task): Σ durations %.1f s, "
+                + "ideal makespan Σ/capacity = %.1f s. Makespan = first publish → last result read (read_committed).",
+                tasks, capacity, seed, sum, ideal));
+        line("");
+        line("| | makespan (median) | utilisation (median) | runs |");
+        line("|---|---|---|---|");
+        line(String.format(Locale.ROOT, "| dispatcher | %.1f s | **%.1f %%** | %s |", median(makespans), 100 * util, fmt(makespans, "s")));
+        line(String.format(Locale.ROOT, "| baseline (seed 000 loop, batch of %d) | %.1f s | %.1f %% | %s |", capacity,
+                median(baselineMakespans), 100 * baseUtil, fmt(baselineMakespans, "s")));
+        line("");
+        line(String.format(Locale.ROOT, "Dispatcher / baseline utilisation: **%.2f×**. Most game pods alive at once "
+                + "under the dispatcher (bench's own watch): %d (capacity %d)%s. Goal: ≥ 98 %% of ideal → %s.",
+                util / baseUtil, maxLive, capacity, maxLive > capacity ? " — **the capacity was not enforced by this "
+                        + "build** (issue 5's max-active-pods), so utilisation above is not measured at capacity "
+                        + capacity : "", util >= 0.98 ? "met" : "**missed**"));
+        line("");
+        headlines.add(String.format(Locale.ROOT, "utilisation %.1f %% vs baseline %.1f %% (%.2f×)", 100 * util, 100 * baseUtil, util / baseUtil));
+
+        Collections.sort(gaps);
+        line("## 2. Dispatch gap");
+        line("");
+        line("From case 1's dispatcher runs: for each freed slot, the time from the game pod's terminal event "
+                + "(phase Succeeded/Failed) to the next pod's creation, both as **received by the bench's own fabric8 "
+                + "watch** (receive times in the bench JVM, `System.nanoTime()`; the same watch for both ends, so its "
+                + "delivery latency mostly cancels). Terminal events are matched first-in-first-out to the next "
+                + "creation; the initial fill and the tail are not gaps.");
+        line("");
+        if (gaps.isEmpty()) {
+            line("No gaps measured (no pod was created after another ended: capacity not binding).");
+        } else {
+            double p50 = percentile(gaps, 50);
+            double p99 = percentile(gaps, 99);
+            double max = gaps.get(gaps.size() - 1);
+            line("| gaps | p50 | p99 | max |");
+            line("|---|---|---|---|");
+            line(String.format(Locale.ROOT, "| %d | %.0f ms | %.0f ms | %.0f ms |", gaps.size(), p50, p99, max));
+            line("");
+            line(String.format(Locale.ROOT, "Goal: p50 < 50 ms → %s; p99 < 250 ms → %s.", p50 < 50 ? "met" : "**missed**",
+                    p99 < 250 ? "met" : "**missed**"));
+            headlines.add(String.format(Locale.ROOT, "dispatch gap p50 %.0f ms, p99 %.0f ms, max %.0f ms", p50, p99, max));
+        }
+        line("");
+    }
+
+    // ---- cases 3 and 4 ----------------------------------------------------------------------
+
+    private void overheadAndScale(int reps, String cases) throws Exception {
+        int tasks = intOption("tasks3", 2000);
+        int instances = intOption("instances4", 10_000);
+        int parallelism = intOption("parallelism4", 200);
+        int capacity = intOption("capacity4", 200);
+        try (DispatcherJvm jvm = startDispatcher(List.of("--paia.scheduler.max-active-pods=" + capacity))) {
+            if (cases.contains("3")) {
+                List<Double> rates = new ArrayList<>();
+                repeat(reps, () -> {
+                    timeline.reset();
+                    List<String> rooms = new ArrayList<>();
+                    long t0 = System.nanoTime();
+                    for (int i = 0; i < tasks; i++) {
+                        String room = UUID.randomUUID().toString();
+                        rooms.add(room);
+                        cluster.publish("paia.game.tasks", room, cluster.task(room, "\"sim_duration_ms\": 0", ""));
+                    }
+                    cluster.producer.flush();
+                    long end = results.awaitAll(rooms, Duration.ofMinutes(30));
+                    double rate = tasks / ((end - t0) / 1e9);
+                    rates.add(rate);
+                    System.out.printf(Locale.ROOT, "case 3 dispatcher: %.1f results/s%n", rate);
+                    awaitNoLivePods();
+                    return rate;
+                });
+                List<Double> raw = new ArrayList<>();
+                int[] rep = {0};
+                repeat(reps, () -> {
+                    double rate = RawLoop.run(cluster, tasks, rep[0]++);
+                    raw.add(rate);
+                    System.out.printf(Locale.ROOT, "case 3 raw loop: %.1f results/s%n", rate);
+                    return rate;
+                });
+                double ratio = median(rates) / median(raw);
+                line("## 3. Overhead");
+                line("");
+                line(String.format(Locale.ROOT, "%d tasks with instant games (`sim_duration_ms` 0), capacity %d, all "
+                        + "published at once; rate = tasks / (first publish → last result). The raw loop is a plain "
+                        + "Java read_committed consumer and transactional producer doing one transaction (record + "
+                        + "offset) per task on the same broker.", tasks, capacity));
+                line("");
+                line("| | results/s (median) | runs |");
+                line("|---|---|---|");
+                line(String.format(Locale.ROOT, "| dispatcher (whole pipeline) | %.1f | %s |", median(rates), fmt(rates, "")));
+                line(String.format(Locale.ROOT, "| raw transactional loop | %.1f | %s |", median(raw), fmt(raw, "")));
+                line("");
+                line(String.format(Locale.ROOT, "Dispatcher / raw: **%.1f %%**. Goal ≥ 50 %% → %s.", 100 * ratio,
+                        ratio >= 0.5 ? "met" : "**missed**"));
+                line("");
+                headlines.add(String.format(Locale.ROOT, "overhead: %.1f results/s = %.1f %% of the raw loop's %.1f/s",
+                        median(rates), 100 * ratio, median(raw)));
+            }
+            if (cases.contains("4")) {
+                scale(jvm, instances, parallelism, capacity);
+            }
+        }
+    }
+
+    private void scale(DispatcherJvm jvm, int instances, int parallelism, int capacity) throws Exception {
+        timeline.reset();
+        String room = UUID.randomUUID().toString();
+        jvm.heapAfterFullGc();
+        jvm.startSampling();
+        long t0 = System.nanoTime();
+        cluster.publish("paia.game.tasks", room, cluster.task(room,
+                "\"sim_duration_min_ms\": 100, \"sim_duration_max_ms\": 1000",
+                "\"instances\": " + instances + ", \"parallelism\": " + parallelism));
+        cluster.producer.flush();
+        long end;
+        try {
+            end = results.awaitAll(List.of(room), Duration.ofMinutes(intOption("timeout4Minutes", 30)));
+        } finally {
+            jvm.stopSampling();
+        }
+        long peak = jvm.stopSampling();
+        double wall = (end - t0) / 1e9;
+        JsonNode result = results.get(room).json();
+        JsonNode counts = result.path("instances");
+        long events = timeline.totalEvents();
+        long created = timeline.created();
+        boolean exact = counts.path("total").asLong() == instances
+                && counts.path("succeeded").asLong() + counts.path("failed").asLong() == instances;
+        line("## 4. Scale");
+        line("");
+        line(String.format(Locale.ROOT, "One task, `instances` %d, `parallelism` %d, capacity %d, durations uniform "
+                + "0.1–1 s (`sim_duration_min_ms`/`sim_duration_max_ms`); ideal ≈ %d × 0.55 s / %d = %.1f s. Peak heap: "
+                + "the dispatcher JVM's used heap sampled over JMX every 100 ms (max heap %s). Pod events: every "
+                + "add/update/delete the bench's own watch received on game pods (the stream the dispatcher's watch "
+                + "handles), divided by the wall time.", instances, parallelism, Math.min(capacity, parallelism),
+                instances, Math.min(capacity, parallelism), instances * 0.55 / Math.min(capacity, parallelism), jvm.maxHeap()));
+        line("");
+        line("| wall time | result counts | pods created | max pods alive | peak heap | pod events/s |");
+        line("|---|---|---|---|---|---|");
+        line(String.format(Locale.ROOT, "| %.1f s | %s | %d | %d | %s | %.0f |", wall,
+                counts.isMissingNode() ? "(no `instances` in result)" : counts.toString(), created, timeline.maxLive(),
+                mib(peak), events / wall));
+        line("");
+        if (created < instances) {
+            line("**This build did not run the instances** (" + created + " pod(s) for " + instances + " instances): "
+                    + "batch runs are issue 5. Rerun after it lands. Its result: outcome `"
+                    + result.path("outcome").asText() + "`, error `" + result.path("error").asText() + "`.");
+        } else {
+            line(String.format(Locale.ROOT, "Exact count: %s. Goal: peak heap < 512 MiB → %s.", exact ? "yes" : "**NO**",
+                    peak < 512L * 1024 * 1024 ? "met" : "**missed**"));
+        }
+        line("");
+        headlines.add(String.format(Locale.ROOT, "scale: %d instances in %.1f s, exact=%s, peak heap %s, %.0f pod events/s",
+                instances, wall, exact, mib(peak), events / wall));
+    }
+
+    // ---- case 5 -----------------------------------------------------------------------------
+
+    private void transfer(int reps) throws Exception {
+        long mib = intOption("transferMiB", 1024);
+        long size = mib * 1024 * 1024;
+        Path dir = cluster.dir.resolve("transfer");
+        Files.createDirectories(dir);
+        Path source = dir.resolve("model.bin");
+        byte[] chunk = new byte[8 * 1024 * 1024];
+        new Random(7).nextBytes(chunk);
+        try (OutputStream out = Files.newOutputStream(source)) {
+            for (long written = 0; written < size; written += chunk.length) {
+                out.write(chunk, 0, (int) Math.min(chunk.length, size - written));
+            }
+        }
+        String blobPath = "kart_3d/big/model.bin";
+        BlobClient blob = cluster.blobs.getBlobContainerClient(BenchCluster.PROGRAM_CONTAINER).getBlobClient(blobPath);
+        long up = System.nanoTime();
+        blob.uploadFromFile(source.toString(), true);
+        System.out.printf(Locale.ROOT, "case 5: uploaded %d MiB in %.1f s%n", mib, (System.nanoTime() - up) / 1e9);
+        Files.delete(source);
+        ProgramDownloader downloader = new ProgramDownloader(cluster.blobs, 1000, 4L * 1024 * 1024 * 1024);
+        Program program = new Program(cluster.accountUrl() + "/" + BenchCluster.PROGRAM_CONTAINER + "/" + blobPath,
+                "big_model", BenchCluster.PROGRAM_CONTAINER, blobPath);
+        List<Double> ours = new ArrayList<>();
+        List<Double> sdk = new ArrayList<>();
+        List<Long> oursPeak = new ArrayList<>();
+        List<Long> sdkPeak = new ArrayList<>();
+        List<Long> oursLive = new ArrayList<>();
+        List<Long> sdkLive = new ArrayList<>();
+        for (int rep = 0; rep < reps; rep++) {
+            Path sdkFile = dir.resolve("sdk-" + rep + ".bin");
+            long[] m = measureTransfer(() -> blob.downloadToFile(sdkFile.toString(), true));
+            check(sdkFile, size);
+            sdk.add(mib / (m[0] / 1e9));
+            sdkPeak.add(m[1]);
+            sdkLive.add(m[2]);
+            Files.delete(sdkFile);
+            Path programDir = dir.resolve("route-" + rep);
+            long[] r = measureTransfer(() -> downloader.download(program, programDir, "ml_play.py"));
+            check(programDir.resolve("model.bin"), size);
+            ours.add(mib / (r[0] / 1e9));
+            oursPeak.add(r[1]);
+            oursLive.add(r[2]);
+            Files.delete(programDir.resolve("model.bin"));
+            System.out.printf(Locale.ROOT, "case 5: SDK %.0f MB/s, dispatcher %.0f MB/s%n", sdk.get(rep), ours.get(rep));
+        }
+        double ratio = median(ours) / median(sdk);
+        long growth = medianLong(oursLive);
+        line("## 5. Transfer");
+        line("");
+        line(String.format(Locale.ROOT, "A %d MiB program blob on Azurite, downloaded (a) by the dispatcher's download "
+                + "code — `ProgramDownloader.download`, as the launch route calls it, with the dispatcher's client "
+                + "settings — and (b) by the Azure SDK's `BlobClient.downloadToFile`, alternating, in the bench JVM "
+                + "(max heap %s). MiB/s = size / time. Heap: used heap sampled every 5 ms minus the used heap after a "
+                + "full GC just before (\"peak\", includes garbage not yet collected), and the largest heap left "
+                + "after any GC during the transfer minus that baseline (\"live\").", mib, mib(Runtime.getRuntime().maxMemory())));
+        line("");
+        line("| | MiB/s (median) | runs | peak heap growth | live heap growth |");
+        line("|---|---|---|---|---|");
+        line(String.format(Locale.ROOT, "| dispatcher (ProgramDownloader) | %.0f | %s | %s | %s |", median(ours), fmt(ours, ""),
+                mib(medianLong(oursPeak)), mib(growth)));
+        line(String.format(Locale.ROOT, "| Azure SDK downloadToFile | %.0f | %s | %s | %s |", median(sdk), fmt(sdk, ""),
+                mib(medianLong(sdkPeak)), mib(medianLong(sdkLive))));
+        line("");
+        line(String.format(Locale.ROOT, "Dispatcher / SDK speed: **%.1f %%**. Goals: ≥ 80 %% → %s; heap growth < 64 MiB "
+                + "(peak, the stricter) → %s.", 100 * ratio, ratio >= 0.8 ? "met" : "**missed**", medianLong(oursPeak) < 64L * 1024 * 1024 ? "met" : "**missed**"));
+        line("");
+        headlines.add(String.format(Locale.ROOT, "transfer: %.0f MiB/s = %.1f %% of the SDK's %.0f MiB/s, live heap growth %s",
+                median(ours), 100 * ratio, median(sdk), mib(growth)));
+    }
+
+    private static void check(Path file, long size) throws Exception {
+        if (Files.size(file) != size) {
+            throw new IllegalStateException(file + " has " + Files.size(file) + " bytes, expected " + size);
+        }
+    }
+
+    /** Runs a download; returns {nanos, peak used-heap growth, largest after-GC heap growth}. */
+    private static long[] measureTransfer(Case download) throws Exception {
+        System.gc();
+        long base = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+        List<MemoryPoolMXBean> pools = ManagementFactory.getMemoryPoolMXBeans().stream()
+                .filter(p -> p.getType() == MemoryType.HEAP && p.getCollectionUsage() != null).toList();
+        long gcBefore = afterGc(pools);
+        AtomicLong peak = new AtomicLong(base);
+        AtomicLong live = new AtomicLong(gcBefore);
+        Thread sampler = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                peak.accumulateAndGet(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed(), Math::max);
+                live.accumulateAndGet(afterGc(pools), Math::max);
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        sampler.setDaemon(true);
+        sampler.start();
+        long t0 = System.nanoTime();
+        download.run();
+        long nanos = System.nanoTime() - t0;
+        sampler.interrupt();
+        sampler.join();
+        return new long[] {nanos, peak.get() - base, Math.max(0, live.get() - gcBefore)};
+    }
+
+    private static long afterGc(List<MemoryPoolMXBean> pools) {
+        return pools.stream().mapToLong(p -> p.getCollectionUsage().getUsed()).sum();
+    }
+
+    // ---- case 6 -----------------------------------------------------------------------------
+
+    private void footprint(int reps) throws Exception {
+        while (readyMs.size() < reps) {
+            try (DispatcherJvm jvm = startDispatcher(List.of())) {
+                // nothing: startDispatcher measures
+            }
+        }
+        line("## 6. Footprint");
+        line("");
+        line("Each dispatcher JVM the bench started (" + readyMs.size() + "; JVM options `"
+                + String.join(" ", dispatcherJvmOptions()) + "`, max heap " + dispatcherMaxHeap + "): start to ready = "
+                + "process start → `Started DispatcherApplication` in its log; idle RSS = VmRSS from /proc after 10 s "
+                + "idle once it leads the scheduler; heap after a full GC = used heap after `System.gc()` over JMX.");
+        line("");
+        line("| start to ready (median) | idle RSS (median) | heap after full GC (median) | runs (ready s) |");
+        line("|---|---|---|---|");
+        line(String.format(Locale.ROOT, "| %.1f s | %s | %s | %s |", medianLong(readyMs) / 1000.0, mib(medianLong(idleRss)),
+                mib(medianLong(heapAfterGc)), String.join(", ", readyMs.stream().map(ms -> String.format(Locale.ROOT, "%.1f", ms / 1000.0)).toList())));
+        line("");
+        headlines.add(String.format(Locale.ROOT, "footprint: ready in %.1f s, idle RSS %s, heap after GC %s",
+                medianLong(readyMs) / 1000.0, mib(medianLong(idleRss)), mib(medianLong(heapAfterGc))));
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------
+
+    /** Starts a dispatcher JVM, waits until it is ready and leads the scheduler, and takes its footprint. */
+    private DispatcherJvm startDispatcher(List<String> settings) throws Exception {
+        String replica = "bench-" + (++dispatcherRuns);
+        DispatcherJvm jvm = DispatcherJvm.start(cluster, replica, dispatcherJvmOptions(), settings);
+        try {
+            long ready = jvm.awaitLog("Started DispatcherApplication", 300);
+            jvm.awaitLog("is now the scheduler", 120);
+            readyMs.add((ready - jvm.startedNanos) / 1_000_000);
+            Thread.sleep(10_000); // idle time before the idle RSS: a measurement window, not synchronisation
+            idleRss.add(jvm.rss());
+            heapAfterGc.add(jvm.heapAfterFullGc());
+            dispatcherMaxHeap = jvm.maxHeap();
+            System.out.printf(Locale.ROOT, "dispatcher %s: ready in %d ms, idle RSS %s, heap after GC %s%n", replica,
+                    readyMs.get(readyMs.size() - 1), mib(idleRss.get(idleRss.size() - 1)),
+                    mib(heapAfterGc.get(heapAfterGc.size() - 1)));
+            return jvm;
+        } catch (Exception e) {
+            jvm.close();
+            throw e;
+        }
+    }
+
+    private void awaitNoLivePods() throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        while (!cluster.kubernetes.pods().inNamespace(BenchCluster.NAMESPACE)
+                .withLabel(org.paia.dispatcher.pods.PodNames.MANAGED_BY_LABEL).list().getItems().isEmpty()
+                && System.nanoTime() < deadline) {
+            Thread.sleep(200); // pods are deleted after their outcome is recorded; polled between repetitions
+        }
+    }
+
+    /** Runs once; runs again up to {@code reps} times in all while one run takes under a minute. */
+    private static <T> List<T> repeat(int reps, Callable<T> run) throws Exception {
+        List<T> out = new ArrayList<>();
+        for (int i = 0; i < reps; i++) {
+            long t0 = System.nanoTime();
+            out.add(run.call());
+            if (System.nanoTime() - t0 > Duration.ofMinutes(1).toNanos()) {
+                break;
+            }
+        }
+        return out;
+    }
+
+    private void line(String s) {
+        report.append(s).append('\n');
+        System.out.println(s);
+    }
+
+    static String mib(long bytes) {
+        return String.format(Locale.ROOT, "%.0f MiB", bytes / 1024.0 / 1024.0);
+    }
+
+    private static String fmt(List<Double> values, String unit) {
+        return String.join(", ", values.stream().map(v -> String.format(Locale.ROOT, "%.1f%s", v,
+                unit.isEmpty() ? "" : " " + unit)).toList());
+    }
+
+    static double median(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        Collections.sort(sorted);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
+    static long medianLong(List<Long> values) {
+        return Math.round(median(values.stream().map(Long::doubleValue).toList()));
+    }
+
+    /** Nearest-rank percentile of sorted values. */
+    static double percentile(List<Double> sorted, double p) {
+        int rank = (int) Math.ceil(p / 100 * sorted.size());
+        return sorted.get(Math.max(0, Math.min(sorted.size() - 1, rank - 1)));
+    }
+
+    private static String cpuModel() {
+        try {
+            return Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+                    .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse("unknown CPU");
+        } catch (Exception e) {
+            return "unknown CPU";
+        }
+    }
+
+    private static String totalRamGiB() {
+        long bytes = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getTotalMemorySize();
+        return String.format(Locale.ROOT, "%.0f", bytes / 1024.0 / 1024 / 1024);
+    }
+}

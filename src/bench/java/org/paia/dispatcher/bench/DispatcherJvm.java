@@ -1,0 +1,196 @@
+package org.paia.dispatcher.bench;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import javax.management.remote.JMXConnector;
+import javax.management.remote.JMXConnectorFactory;
+import javax.management.remote.JMXServiceURL;
+import org.paia.dispatcher.local.LocalReplicaPod;
+
+/**
+ * The packaged dispatcher as its own JVM in the cluster profile, pointed at the bench's servers (as a
+ * user deploys it), so that its start time, RSS and heap are its own. Heap is read over JMX.
+ */
+final class DispatcherJvm implements AutoCloseable {
+
+    private final BenchCluster cluster;
+    final String replicaId;
+    final Path log;
+    final Process process;
+    final long startedNanos;
+    private final int jmxPort;
+    private JMXConnector jmx;
+    private MemoryMXBean memory;
+    private Thread sampler;
+    private final AtomicLong peakHeap = new AtomicLong();
+    private volatile boolean sampling;
+
+    private DispatcherJvm(BenchCluster cluster, String replicaId, Path log, Process process, long startedNanos,
+                          int jmxPort) {
+        this.cluster = cluster;
+        this.replicaId = replicaId;
+        this.log = log;
+        this.process = process;
+        this.startedNanos = startedNanos;
+        this.jmxPort = jmxPort;
+    }
+
+    static DispatcherJvm start(BenchCluster cluster, String replicaId, List<String> jvmOptions, List<String> settings)
+            throws IOException {
+        LocalReplicaPod.register(cluster.kubernetes, BenchCluster.NAMESPACE, replicaId);
+        Path dir = cluster.dir.resolve("dispatchers");
+        Files.createDirectories(dir.resolve("tmp"));
+        Path log = dir.resolve(replicaId + ".log");
+        int jmxPort = freePort();
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-Djava.io.tmpdir=" + dir.resolve("tmp"),
+                "-Dcom.sun.management.jmxremote.port=" + jmxPort,
+                "-Dcom.sun.management.jmxremote.rmi.port=" + jmxPort,
+                "-Dcom.sun.management.jmxremote.host=127.0.0.1",
+                "-Djava.rmi.server.hostname=127.0.0.1",
+                "-Dcom.sun.management.jmxremote.authenticate=false",
+                "-Dcom.sun.management.jmxremote.ssl=false",
+                "-jar", dispatcherJar().toString(),
+                "--spring.profiles.active=cluster",
+                "--server.port=0",
+                "--paia.kafka.bootstrap-servers=" + cluster.bootstrapServers(),
+                "--paia.kafka.replica-id=" + replicaId,
+                "--paia.kubernetes.master-url=" + cluster.kubernetesUrl(),
+                "--paia.kubernetes.namespace=" + BenchCluster.NAMESPACE,
+                "--paia.workspace=" + cluster.workspace()));
+        command.addAll(settings);
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        // The storage key goes through the environment, as a Secret would, never on the command line.
+        builder.environment().put("PAIA_STORAGE_CONNECTION_STRING", cluster.storageConnectionString());
+        long started = System.nanoTime();
+        return new DispatcherJvm(cluster, replicaId, log, builder.start(), started, jmxPort);
+    }
+
+    /** Waits for a log line; returns the nanoTime it was seen (polled every 20 ms). */
+    long awaitLog(String text, long timeoutSeconds) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException(replicaId + " exited with " + process.exitValue() + "; see " + log);
+            }
+            if (logText().contains(text)) {
+                return System.nanoTime();
+            }
+            Thread.sleep(20); // polling a log file: there is no event to wait on
+        }
+        throw new IllegalStateException(replicaId + " did not log '" + text + "' within " + timeoutSeconds + " s; see " + log);
+    }
+
+    String logText() {
+        try {
+            return Files.readString(log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    MemoryMXBean memory() throws IOException {
+        if (memory == null) {
+            jmx = JMXConnectorFactory.connect(new JMXServiceURL(
+                    "service:jmx:rmi:///jndi/rmi://127.0.0.1:" + jmxPort + "/jmxrmi"));
+            memory = ManagementFactory.newPlatformMXBeanProxy(jmx.getMBeanServerConnection(),
+                    ManagementFactory.MEMORY_MXBEAN_NAME, MemoryMXBean.class);
+        }
+        return memory;
+    }
+
+    /** Heap used after a full GC (System.gc() over JMX), in bytes. */
+    long heapAfterFullGc() throws IOException {
+        memory().gc();
+        return memory().getHeapMemoryUsage().getUsed();
+    }
+
+    String maxHeap() throws IOException {
+        return Bench.mib(memory().getHeapMemoryUsage().getMax());
+    }
+
+    /** Resident set size from /proc, in bytes. */
+    long rss() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new IOException("no VmRSS for " + process.pid());
+    }
+
+    /** Samples used heap every 100 ms until {@link #stopSampling()}, which returns the peak. */
+    void startSampling() throws IOException {
+        MemoryMXBean bean = memory();
+        peakHeap.set(0);
+        sampling = true;
+        sampler = new Thread(() -> {
+            while (sampling) {
+                try {
+                    peakHeap.accumulateAndGet(bean.getHeapMemoryUsage().getUsed(), Math::max);
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                } catch (RuntimeException e) {
+                    return; // the JVM went away
+                }
+            }
+        }, "heap-sampler-" + replicaId);
+        sampler.setDaemon(true);
+        sampler.start();
+    }
+
+    long stopSampling() throws InterruptedException {
+        sampling = false;
+        if (sampler != null) {
+            sampler.join(2000);
+        }
+        return peakHeap.get();
+    }
+
+    static Path dispatcherJar() throws IOException {
+        try (Stream<Path> files = Files.list(Path.of("target"))) {
+            return files.filter(p -> p.getFileName().toString().matches("paia-dispatcher-.*\\.jar"))
+                    .findFirst().orElseThrow(() -> new IllegalStateException(
+                            "no dispatcher jar in target/: run the bench with ./mvnw -Pbench verify"))
+                    .toAbsolutePath();
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            return socket.getLocalPort();
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        sampling = false;
+        if (jmx != null) {
+            try {
+                jmx.close();
+            } catch (IOException ignored) {
+                // the JVM is going anyway
+            }
+        }
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor();
+        }
+        // Its Deployment pod goes away with it, so that the next replica can take the scheduler lease.
+        cluster.kubernetes.pods().inNamespace(BenchCluster.NAMESPACE).withName(replicaId).delete();
+    }
+}
