@@ -70,12 +70,7 @@ final class BenchCluster implements AutoCloseable {
         Files.createDirectories(workspace());
         Files.createDirectories(baselineWorkspace());
 
-        Map<String, String> broker = new HashMap<>();
-        broker.put("transaction.state.log.replication.factor", "1");
-        broker.put("transaction.state.log.min.isr", "1");
-        broker.put("offsets.topic.replication.factor", "1");
-        broker.put("group.initial.rebalance.delay.ms", "0");
-        broker.put("auto.create.topics.enable", "false");
+        Map<String, String> broker = LocalServers.singleBrokerProperties();
         kafka = new EmbeddedKafkaKraftBroker(1, 3);
         kafka.brokerProperties(broker);
         kafka.afterPropertiesSet();
@@ -160,12 +155,11 @@ final class BenchCluster implements AutoCloseable {
     }
 
     String accountUrl() {
-        return "http://127.0.0.1:" + azurite.port() + "/" + LocalServers.AZURITE_ACCOUNT;
+        return azurite.accountUrl();
     }
 
     String storageConnectionString() {
-        return "DefaultEndpointsProtocol=http;AccountName=" + LocalServers.AZURITE_ACCOUNT + ";AccountKey="
-                + LocalServers.AZURITE_KEY + ";BlobEndpoint=" + accountUrl() + ";";
+        return azurite.connectionString();
     }
 
     @Override

@@ -37,6 +37,17 @@ public final class AzuriteProcess {
         return port;
     }
 
+    /** The blob endpoint of the emulator's well-known account. */
+    public String accountUrl() {
+        return "http://127.0.0.1:" + port + "/" + LocalServers.AZURITE_ACCOUNT;
+    }
+
+    /** A connection string for the emulator's well-known account (its public development key). */
+    public String connectionString() {
+        return "DefaultEndpointsProtocol=http;AccountName=" + LocalServers.AZURITE_ACCOUNT + ";AccountKey="
+                + LocalServers.AZURITE_KEY + ";BlobEndpoint=" + accountUrl() + ";";
+    }
+
     /**
      * Starts Azurite, its data kept on disk under {@code dir} so that a restart (see {@link #resume()})
      * finds the blobs again.

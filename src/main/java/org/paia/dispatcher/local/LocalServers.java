@@ -73,11 +73,10 @@ public class LocalServers implements EnvironmentPostProcessor, Ordered {
         LocalServers.azurite = azurite;
         String kubernetes = startKubernetes(kubernetesPort);
 
-        String blobEndpoint = "http://127.0.0.1:" + azurite.port() + "/" + AZURITE_ACCOUNT;
+        String blobEndpoint = azurite.accountUrl();
         Map<String, Object> props = new LinkedHashMap<>();
         props.put("paia.kafka.bootstrap-servers", bootstrap);
-        props.put("paia.storage.connection-string", "DefaultEndpointsProtocol=http;AccountName=" + AZURITE_ACCOUNT
-                + ";AccountKey=" + AZURITE_KEY + ";BlobEndpoint=" + blobEndpoint + ";");
+        props.put("paia.storage.connection-string", azurite.connectionString());
         props.put("paia.storage.account-url", blobEndpoint);
         props.put("paia.kubernetes.master-url", kubernetes);
         log.info("LOCAL MODE: Kafka (KRaft) at " + bootstrap + ", Azurite at " + blobEndpoint
@@ -86,13 +85,19 @@ public class LocalServers implements EnvironmentPostProcessor, Ordered {
         return started;
     }
 
-    private static String startKafka(int port) {
+    /** Settings a one-broker KRaft cluster needs for transactions and consumer groups. */
+    public static Map<String, String> singleBrokerProperties() {
         Map<String, String> broker = new HashMap<>();
         broker.put("transaction.state.log.replication.factor", "1");
         broker.put("transaction.state.log.min.isr", "1");
         broker.put("offsets.topic.replication.factor", "1");
         broker.put("group.initial.rebalance.delay.ms", "0");
         broker.put("auto.create.topics.enable", "false");
+        return broker;
+    }
+
+    private static String startKafka(int port) {
+        Map<String, String> broker = singleBrokerProperties();
         if (port > 0) {
             // A fixed port so that kcat and the Kafka CLI tools work against it (kafkaPorts() is ignored in KRaft).
             broker.put("listeners", "EXTERNAL://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:0");

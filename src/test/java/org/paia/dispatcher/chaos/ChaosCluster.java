@@ -222,12 +222,11 @@ final class ChaosCluster implements AutoCloseable {
     }
 
     String accountUrl() {
-        return "http://127.0.0.1:" + azurite.port() + "/" + LocalServers.AZURITE_ACCOUNT;
+        return azurite.accountUrl();
     }
 
     String storageConnectionString() {
-        return "DefaultEndpointsProtocol=http;AccountName=" + LocalServers.AZURITE_ACCOUNT + ";AccountKey="
-                + LocalServers.AZURITE_KEY + ";BlobEndpoint=" + accountUrl() + ";";
+        return azurite.connectionString();
     }
 
     static String java() {
