@@ -31,10 +31,15 @@ public final class PodNames {
 
     /** {@code paiagym-<room>-<instance>-<attempt>}: at most 63 characters, lower-case DNS label. */
     /**
-     * A listed game pod as its labels and annotations describe it: {@code instance} and
-     * {@code attempt} are -1 when the pod does not carry readable ones.
+     * A listed game pod as its labels and annotations describe it: {@code room} is null and
+     * {@code instance} and {@code attempt} are -1 when the pod does not carry readable ones.
      */
     public record Listed(String room, int instance, int attempt) {
+
+        /** Whether the pod says which run it belongs to. */
+        public boolean readable() {
+            return room != null && instance >= 0 && attempt >= 0;
+        }
     }
 
     /** Pod name → what the listed game pods say of themselves. */
@@ -49,7 +54,7 @@ public final class PodNames {
             String attempt = labels == null ? null : labels.get(ATTEMPT_LABEL);
             boolean readable = instance != null && attempt != null && instance.matches("\\d{1,9}")
                     && attempt.matches("\\d{1,9}");
-            listed.put(name, new Listed(room == null ? name : room, readable ? Integer.parseInt(instance) : -1,
+            listed.put(name, new Listed(room, readable ? Integer.parseInt(instance) : -1,
                     readable ? Integer.parseInt(attempt) : -1));
         }
         return listed;

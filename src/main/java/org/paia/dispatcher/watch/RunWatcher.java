@@ -4,7 +4,6 @@ import io.fabric8.kubernetes.api.model.Pod;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -115,12 +114,13 @@ public class RunWatcher {
      * each pod is then handled like a watch event — whatever the watch missed is caught here.
      */
     public List<Pod> reconcile(List<Pod> listed) {
-        book.podsListed(PodNames.listed(listed));
+        Map<String, PodNames.Listed> pods = PodNames.listed(listed);
+        book.podsListed(pods);
         if (!book.isCaughtUp()) {
             return List.of();
         }
-        collectLeftovers(listed);
-        missing(listed, book.createdRuns());
+        collectLeftovers(pods);
+        missing(pods.keySet(), book.createdRuns());
         return listed;
     }
 
@@ -128,9 +128,7 @@ public class RunWatcher {
      * A created run whose pod is absent from two listings in a row (a listing may race with the pod's
      * creation) is lost. With the finalizer this takes a forced removal, but it must not strand a run.
      */
-    void missing(List<Pod> listed, List<GameRun> launched) {
-        Set<String> present = new HashSet<>();
-        listed.forEach(p -> present.add(p.getMetadata().getName()));
+    void missing(Set<String> present, List<GameRun> launched) {
         for (GameRun run : launched) {
             String name = run.podName();
             if (present.contains(name) || finishing.contains(name)) {
@@ -176,23 +174,15 @@ public class RunWatcher {
      * Releases pods that no open run will adopt: their outcome is already recorded (an interrupted
      * finish), their task is unknown or completed (an orphan), or they belong to an older attempt.
      */
-    void collectLeftovers(List<Pod> listed) {
-        for (Pod pod : listed) {
-            String name = pod.getMetadata().getName();
+    void collectLeftovers(Map<String, PodNames.Listed> listed) {
+        listed.forEach((name, pod) -> {
             if (book.runOfPod(name).isPresent() || finishing.contains(name)) {
-                continue;
+                return;
             }
-            Map<String, String> annotations = pod.getMetadata().getAnnotations();
-            Map<String, String> labels = pod.getMetadata().getLabels();
-            String room = annotations == null ? null : annotations.get(PodNames.ROOM_ANNOTATION);
-            String instance = labels == null ? null : labels.get(PodNames.INSTANCE_LABEL);
-            String attempt = labels == null ? null : labels.get(PodNames.ATTEMPT_LABEL);
-            boolean readable = room != null && instance != null && attempt != null
-                    && instance.matches("\\d{1,9}") && attempt.matches("\\d{1,9}");
-            if (!readable || book.isStale(room, Integer.parseInt(instance), Integer.parseInt(attempt))) {
+            if (!pod.readable() || book.isStale(pod.room(), pod.instance(), pod.attempt())) {
                 LOG.info("Pod {} belongs to no open run: released", name);
                 release(name);
             }
-        }
+        });
     }
 }
