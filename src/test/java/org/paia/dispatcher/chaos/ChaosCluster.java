@@ -167,22 +167,33 @@ final class ChaosCluster implements AutoCloseable {
     }
 
     void publishTask(String roomId) {
+        publishTask(roomId, null);
+    }
+
+    /** A task whose simulated game lasts {@code gameMillis} (null: the node's default, 400 ms). */
+    private void publishTask(String roomId, Long gameMillis) {
+        String duration = gameMillis == null ? "" : ", \"sim_duration_ms\": " + gameMillis;
         String task = """
                 {"type": "game_cmd", "data": {"category": "3D", "game_id": 7, "game_name": "kart_3d",
-                 "room_id": "%s", "game_param": {"is_pickup": "true", "pickup_map": "1", "user_num": 1},
+                 "room_id": "%s", "game_param": {"is_pickup": "true", "pickup_map": "1", "user_num": 1%s},
                  "plug_in_data": [], "programs": [{"url": "%s/%s", "code_name": "chaos_player"}],
                  "ws_uri": "ws://webservice/ws/game_server/room/%s?token=chaos-token"}}
-                """.formatted(roomId, accountUrl(), PROGRAM, roomId);
+                """.formatted(roomId, duration, accountUrl(), PROGRAM, roomId);
         producer.send(new ProducerRecord<>("paia.game.tasks", roomId, task.getBytes(StandardCharsets.UTF_8)));
     }
 
     /** Publishes {@code count} tasks for new rooms and waits until the broker has them; returns the rooms. */
     List<String> publishTasks(int count) {
+        return publishTasks(count, null);
+    }
+
+    /** {@link #publishTasks(int)} with games that last {@code gameMillis} each. */
+    List<String> publishTasks(int count, Long gameMillis) {
         List<String> rooms = new java.util.ArrayList<>();
         for (int i = 0; i < count; i++) {
             String room = java.util.UUID.randomUUID().toString();
             rooms.add(room);
-            publishTask(room);
+            publishTask(room, gameMillis);
         }
         flush();
         return rooms;
