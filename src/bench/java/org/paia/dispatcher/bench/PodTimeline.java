@@ -106,6 +106,16 @@ final class PodTimeline implements AutoCloseable {
         return updates + events.stream().filter(e -> e.kind != Kind.TERMINAL).count();
     }
 
+    /** When the first event of this kind in the window was received ({@code System.nanoTime()}), or -1. */
+    synchronized long first(Kind kind) {
+        return events.stream().filter(e -> e.kind == kind).mapToLong(Event::nanos).findFirst().orElse(-1);
+    }
+
+    /** When the last event of this kind in the window was received ({@code System.nanoTime()}), or -1. */
+    synchronized long last(Kind kind) {
+        return events.stream().filter(e -> e.kind == kind).mapToLong(Event::nanos).reduce((a, b) -> b).orElse(-1);
+    }
+
     /**
      * Dispatch gaps in ms: each terminal pod event is matched, first in first out, with the next pod
      * creation after it; creations with no terminal event waiting (the initial fill) and terminal

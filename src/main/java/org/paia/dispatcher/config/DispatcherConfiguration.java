@@ -11,6 +11,7 @@ import java.time.Clock;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import org.apache.camel.CamelContext;
+import org.apache.camel.ProducerTemplate;
 import org.paia.dispatcher.download.ProgramDownloader;
 import org.paia.dispatcher.failures.DispatcherHealthChecks;
 import org.paia.dispatcher.failures.FatalErrors;
@@ -33,6 +34,7 @@ import org.apache.camel.component.kubernetes.KubernetesConfiguration;
 import org.apache.camel.component.kubernetes.cluster.KubernetesClusterService;
 import org.apache.camel.component.kubernetes.cluster.LeaseResourceType;
 import org.paia.dispatcher.schedule.Leadership;
+import org.paia.dispatcher.schedule.PassRequests;
 import org.paia.dispatcher.schedule.Scheduler;
 import org.paia.dispatcher.schedule.TaskBook;
 import org.paia.dispatcher.task.TaskParser;
@@ -159,16 +161,23 @@ public class DispatcherConfiguration {
                 properties.getScheduler().getLaunchThreads());
     }
 
+    /** The threads that fetch the programs of upcoming tasks ahead of their launch. */
+    @Bean(destroyMethod = "shutdownNow")
+    ExecutorService prefetchPool(CamelContext camel) {
+        return camel.getExecutorServiceManager().newFixedThreadPool(this, "prefetch", 2);
+    }
+
     @Bean
     GameLauncher gameLauncher(ProgramDownloader downloader, Workspace workspace, PodRenderer renderer, PodClient pods,
-                              DispatcherProperties properties) {
-        return new GameLauncher(downloader, workspace, renderer, pods, properties);
+                              DispatcherProperties properties, ExecutorService prefetchPool) {
+        return new GameLauncher(downloader, workspace, renderer, pods, properties, prefetchPool);
     }
 
     @Bean
     Scheduler scheduler(TaskBook book, Ledger ledger, PodClient pods, DispatcherProperties properties, Clock clock) {
         return new Scheduler(book, ledger, pods, properties.getMaxAttempts(),
-                properties.getScheduler().getMaxActivePods(), clock);
+                properties.getScheduler().getMaxActivePods(), clock)
+                .prefetching(properties.getScheduler().getPrefetchRooms());
     }
 
     @Bean
@@ -195,6 +204,14 @@ public class DispatcherConfiguration {
     Leadership leadership(KubernetesClusterService clusterService, TaskBook book, LedgerReader reader,
                           TransactionalWriter schedulerWriter, PodClient pods) {
         return new Leadership(clusterService, book, reader, schedulerWriter, pods);
+    }
+
+    /** A scheduling pass as soon as a task is accepted (on the scheduler replica), not on the next tick. */
+    @Bean
+    PassRequests passRequests(ProducerTemplate template, Leadership leadership, TaskBook book, LedgerReader reader) {
+        PassRequests requests = new PassRequests(template, leadership, book);
+        reader.addAppliedListener(requests::applied);
+        return requests;
     }
 
     @Bean
@@ -250,9 +267,17 @@ public class DispatcherConfiguration {
 
     @Bean
     RunFinisher runFinisher(Workspace workspace, ArtifactStore store, PodClient pods, Ledger ledger,
-                            RunWatcher watcher, ObjectMapper mapper, DispatcherProperties properties) {
+                            RunWatcher watcher, ObjectMapper mapper, DispatcherProperties properties,
+                            ExecutorService uploadPool) {
         return new RunFinisher(workspace, store, pods, ledger, watcher, mapper,
-                properties.getLimits().getMaxResultJsonBytes());
+                properties.getLimits().getMaxResultJsonBytes(), uploadPool);
+    }
+
+    /** The threads that upload a finished run's artifacts side by side: three per finish thread. */
+    @Bean(destroyMethod = "shutdownNow")
+    ExecutorService uploadPool(CamelContext camel, DispatcherProperties properties) {
+        return camel.getExecutorServiceManager().newFixedThreadPool(this, "upload",
+                3 * properties.getScheduler().getFinishThreads());
     }
 
     @Bean

@@ -218,14 +218,22 @@ public class DispatcherProperties {
         /** Milliseconds between scheduling passes (launches and completions). */
         @Min(10) private long tick = 250;
         /**
-         * The most game pods alive at once, over all tasks (the GPUs the dispatcher may use). When they
-         * are all taken nothing more is launched; accepted work waits on the ledger.
+         * The most game pods at once that have not ended (being created, pending or running), over all
+         * tasks: the GPUs the dispatcher may use. When they are all taken nothing more is launched;
+         * accepted work waits on the ledger. A pod that has ended (Succeeded, Failed) holds no GPU and
+         * no slot while its artifacts are uploaded; pods that exist, ended ones included, are at most
+         * twice this (back-pressure when finishing falls behind).
          */
         @Min(1) private int maxActivePods = 5;
         /** Launches (download, input, pod create) run in parallel on this many threads. */
         @Min(1) private int launchThreads = 8;
         /** Finished games (upload, record, release) are handled in parallel on this many threads. */
         @Min(1) private int finishThreads = 4;
+        /**
+         * The programs of this many tasks due next are downloaded ahead, while no slot is free yet, so
+         * that a freed slot gets its next pod without waiting for Blob Storage (0: no prefetching).
+         */
+        @Min(0) private int prefetchRooms = 4;
 
         public long getTick() { return tick; }
         public void setTick(long v) { tick = v; }
@@ -235,6 +243,8 @@ public class DispatcherProperties {
         public void setLaunchThreads(int v) { launchThreads = v; }
         public int getFinishThreads() { return finishThreads; }
         public void setFinishThreads(int v) { finishThreads = v; }
+        public int getPrefetchRooms() { return prefetchRooms; }
+        public void setPrefetchRooms(int v) { prefetchRooms = v; }
     }
 
     public static class Game {

@@ -40,7 +40,7 @@ public class LedgerReader implements SmartLifecycle {
     private volatile Thread thread;
     private volatile boolean running;
     private volatile boolean catchUpRequested;
-    private volatile Consumer<LedgerEntry> appliedListener = entry -> { };
+    private final List<Consumer<LedgerEntry>> appliedListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile long lag = -1;
 
     public LedgerReader(String bootstrapServers, Map<String, String> clientProperties, String topic, TaskBook book,
@@ -112,8 +112,8 @@ public class LedgerReader implements SmartLifecycle {
         }
         try {
             LedgerEntry entry = mapper.readValue(record.value(), LedgerEntry.class);
-            appliedListener.accept(entry);
             book.apply(entry);
+            appliedListeners.forEach(listener -> listener.accept(entry));
         } catch (java.io.IOException | RuntimeException e) {
             // The ledger is written only by the dispatcher; a record we cannot read is logged and skipped
             // so that one bad record cannot stop every task behind it.
@@ -144,9 +144,9 @@ public class LedgerReader implements SmartLifecycle {
         catchUpRequested = true;
     }
 
-    /** Called with every entry read from the ledger, before the book applies it (metrics). */
-    public void setAppliedListener(Consumer<LedgerEntry> listener) {
-        appliedListener = listener;
+    /** Called with every entry read from the ledger, once the book has applied it (metrics, scheduling). */
+    public void addAppliedListener(Consumer<LedgerEntry> listener) {
+        appliedListeners.add(listener);
     }
 
     /** Records between the ledger's last stable offsets and what has been applied; -1 while unknown. */

@@ -15,7 +15,7 @@ public class MetricsConfiguration {
     DispatcherMetrics dispatcherMetrics(MeterRegistry registry, Ledger ledger, LedgerReader reader, Clock clock) {
         DispatcherMetrics metrics = new DispatcherMetrics(registry, reader, clock);
         ledger.addCommittedListener(metrics::committed);
-        reader.setAppliedListener(metrics::applied);
+        reader.addAppliedListener(metrics::applied);
         return metrics;
     }
 

@@ -31,10 +31,16 @@ public final class PodNames {
 
     /** {@code paiagym-<room>-<instance>-<attempt>}: at most 63 characters, lower-case DNS label. */
     /**
-     * A listed game pod as its labels and annotations describe it: {@code room} is null and
-     * {@code instance} and {@code attempt} are -1 when the pod does not carry readable ones.
+     * A listed game pod as its labels, annotations and phase describe it: {@code room} is null and
+     * {@code instance} and {@code attempt} are -1 when the pod does not carry readable ones;
+     * {@code ended}: it is in a terminal phase (see {@link #hasEnded}).
      */
-    public record Listed(String room, int instance, int attempt) {
+    public record Listed(String room, int instance, int attempt, boolean ended) {
+
+        /** A pod that has not ended (being created, pending or running). */
+        public Listed(String room, int instance, int attempt) {
+            this(room, instance, attempt, false);
+        }
 
         /** Whether the pod says which run it belongs to. */
         public boolean readable() {
@@ -55,9 +61,19 @@ public final class PodNames {
             boolean readable = instance != null && attempt != null && instance.matches("\\d{1,9}")
                     && attempt.matches("\\d{1,9}");
             listed.put(name, new Listed(room, readable ? Integer.parseInt(instance) : -1,
-                    readable ? Integer.parseInt(attempt) : -1));
+                    readable ? Integer.parseInt(attempt) : -1, hasEnded(pod)));
         }
         return listed;
+    }
+
+    /**
+     * Whether the pod is in a terminal phase (Succeeded or Failed): its containers have exited for good
+     * (game pods never restart), so it holds no GPU any more. Kubernetes counts such pods the same way:
+     * the scheduler, ResourceQuota and a Job's parallelism count only pods that have not ended.
+     */
+    public static boolean hasEnded(Pod pod) {
+        String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+        return "Succeeded".equals(phase) || "Failed".equals(phase);
     }
 
     public static String podName(String roomId, int instance, int attempt) {

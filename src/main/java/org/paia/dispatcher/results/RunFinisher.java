@@ -7,6 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import org.paia.dispatcher.download.Workspace;
 import org.paia.dispatcher.ledger.Ledger;
 import org.paia.dispatcher.ledger.LedgerEntry;
@@ -19,7 +23,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The steps after a game pod ends, called in order by the {@code run-finish} route: upload the
- * artifacts, record the outcome on the ledger, delete the pod. The pod is deleted only after the
+ * artifacts (in parallel), record the outcome on the ledger, delete the pod. The pod is deleted only after the
  * outcome is durable, so a crash in between leaves a pod that the next relist cleans up.
  */
 public class RunFinisher {
@@ -39,9 +43,11 @@ public class RunFinisher {
     private final RunWatcher watcher;
     private final ObjectMapper mapper;
     private final int maxResultJsonBytes;
+    private final Executor uploadPool;
 
     public RunFinisher(Workspace workspace, ArtifactStore store, PodClient pods, Ledger ledger, RunWatcher watcher,
-                       ObjectMapper mapper, int maxResultJsonBytes) {
+                       ObjectMapper mapper, int maxResultJsonBytes, Executor uploadPool) {
+        this.uploadPool = uploadPool;
         this.workspace = workspace;
         this.store = store;
         this.pods = pods;
@@ -51,25 +57,53 @@ public class RunFinisher {
         this.maxResultJsonBytes = maxResultJsonBytes;
     }
 
+    /**
+     * Uploads the run's video, result and log at once, on the upload threads; waits for all of them. If
+     * any upload fails, the first failure is thrown (the others attached as suppressed) once every
+     * upload has ended, so a retry never races an upload still under way.
+     */
     public FinishedRun upload(FinishedRun finished) throws IOException {
         GameRun run = finished.run();
         Path output = workspace.outputDir(run);
         String prefix = run.roomId() + "/" + run.runFolder() + "/";
-        Map<String, String> uploaded = new LinkedHashMap<>();
+        Map<String, CompletableFuture<String>> uploads = new LinkedHashMap<>();
         for (String kind : new String[] {"video", "result", "log"}) {
             Path file = output.resolve(ARTIFACT_FILES.get(kind));
             if (Files.isRegularFile(file)) {
-                uploaded.put(kind, store.upload(prefix + file.getFileName(), file, ArtifactStore.contentType(file)));
+                uploads.put(kind, CompletableFuture.supplyAsync(
+                        () -> store.upload(prefix + file.getFileName(), file, ArtifactStore.contentType(file)), uploadPool));
             }
         }
-        if (!uploaded.containsKey("log")) {
+        if (!uploads.containsKey("log")) {
             // The game wrote no log file (it may have died before): keep what the container printed.
             String log = pods.logTail(run.podName(), MAX_POD_LOG_BYTES);
             if (log != null) {
-                uploaded.put("log", store.upload(prefix + "game.log", log, "text/plain; charset=utf-8"));
+                uploads.put("log", CompletableFuture.supplyAsync(
+                        () -> store.upload(prefix + "game.log", log, "text/plain; charset=utf-8"), uploadPool));
             }
         }
-        return finished.withArtifacts(uploaded, inlineResult(output.resolve("result.json"), run));
+        return finished.withArtifacts(awaitAll(uploads), inlineResult(output.resolve("result.json"), run));
+    }
+
+    private static Map<String, String> awaitAll(Map<String, CompletableFuture<String>> uploads) {
+        Map<String, String> uploaded = new LinkedHashMap<>();
+        RuntimeException failure = null;
+        for (Map.Entry<String, CompletableFuture<String>> upload : uploads.entrySet()) {
+            try {
+                uploaded.put(upload.getKey(), upload.getValue().join());
+            } catch (CompletionException | CancellationException e) {
+                RuntimeException cause = e.getCause() instanceof RuntimeException r ? r : e;
+                if (failure == null) {
+                    failure = cause;
+                } else {
+                    failure.addSuppressed(cause);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        return uploaded;
     }
 
     /**

@@ -65,6 +65,11 @@ public class Leadership implements CamelContextConfiguration {
         }
     }
 
+    /** Whether this replica holds the scheduler Lease now. */
+    public boolean isLeader() {
+        return leader.get();
+    }
+
     private void changed(CamelClusterView view) {
         boolean isLeader = view.getLocalMember().isLeader();
         if (isLeader && leader.compareAndSet(false, true)) {
@@ -84,7 +89,7 @@ public class Leadership implements CamelContextConfiguration {
         try {
             Map<String, PodNames.Listed> listed = PodNames.listed(pods.listGamePods());
             book.podsListed(listed);
-            LOG.info("{} game pods exist; they count against the capacity until they are gone", listed.size());
+            LOG.info("{} game pods exist; those that have not ended count against the capacity", listed.size());
         } catch (RuntimeException e) {
             LOG.warn("Cannot list game pods yet ({}); the relist will, and nothing launches until then", e.toString());
         }

@@ -11,6 +11,7 @@ import org.paia.dispatcher.ledger.Ledger;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.ledger.Outcome;
 import org.paia.dispatcher.pods.PodClient;
+import org.paia.dispatcher.task.GameTask;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +29,7 @@ public class Scheduler {
     private final int capacity;
     private final PodClient pods;
     private final Clock clock;
+    private volatile int prefetchRooms;
 
     /**
      * @param maxAttempts attempts per instance unless a task asks for its own {@code max_attempts}
@@ -40,6 +42,12 @@ public class Scheduler {
         this.maxAttempts = maxAttempts;
         this.capacity = capacity;
         this.clock = clock;
+    }
+
+    /** How many upcoming tasks {@link #upcoming()} names (0: no prefetching). */
+    public Scheduler prefetching(int rooms) {
+        this.prefetchRooms = rooms;
+        return this;
     }
 
     /**
@@ -72,6 +80,11 @@ public class Scheduler {
             throw e;
         }
         return claims.launch();
+    }
+
+    /** The tasks whose runs are due next ({@code paia.scheduler.prefetch-rooms} of them), for prefetching. */
+    public List<GameTask> upcoming() {
+        return book.upcoming(prefetchRooms);
     }
 
     public List<TaskBook.OpenTask> completableTasks() {

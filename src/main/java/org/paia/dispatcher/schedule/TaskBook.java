@@ -96,12 +96,21 @@ public class TaskBook {
     private final Map<String, GameRun> runsByPod = new HashMap<>();
     private final Set<String> created = new HashSet<>();
     /**
-     * Game pods that exist or are being created, by pod name (value: room id): what counts against
+     * Game pods being created, pending or running, by pod name: what counts against
      * {@code max-active-pods} and each task's parallelism. A slot is taken when a run is claimed and
-     * given back only when its pod is known to be gone (released by us, a DELETED event, or absent from
-     * a listing), so errors keep a slot busy rather than overfill the cluster.
+     * given back only when its pod is known to have ended (a terminal phase: its containers have exited
+     * and hold no GPU, as Kubernetes' own accounting has it) or to be gone (released by us, a DELETED
+     * event, or absent from a listing), so errors keep a slot busy rather than overfill the cluster. A
+     * pod being deleted while it still runs keeps its slot until it is gone.
      */
     private final Map<String, PodNames.Listed> occupied = new HashMap<>();
+    /**
+     * Game pods that have ended and still exist: their artifacts are being uploaded and their outcome
+     * recorded. They hold no slot, but the pods that exist, alive or ended, are at most twice the
+     * capacity: when finishing falls behind, launches wait for it (back-pressure) rather than pile up
+     * ended pods.
+     */
+    private final Set<String> ended = new HashSet<>();
     /** Whether a pod listing has been taken since the claims were last reset (see {@link #podsListed}). */
     private boolean podsListed;
     private volatile boolean caughtUp;
@@ -155,6 +164,26 @@ public class TaskBook {
         }
     }
 
+    /**
+     * The tasks whose runs are due next, at most {@code n}, oldest first: the ones a launch will need
+     * the programs of soon, so that they can be fetched before a slot frees.
+     */
+    public synchronized List<GameTask> upcoming(int n) {
+        List<GameTask> next = new ArrayList<>();
+        if (!caughtUp) {
+            return next;
+        }
+        for (OpenTask t : open.values()) {
+            if (next.size() >= n) {
+                break;
+            }
+            if (t.task != null && !completing.contains(t.roomId) && t.nextDue() >= 0) {
+                next.add(t.task);
+            }
+        }
+        return next;
+    }
+
     /** Whether a task with this room id is on the ledger already (open or completed). */
     public synchronized boolean isKnown(String roomId) {
         return open.containsKey(roomId) || completed.contains(roomId);
@@ -183,6 +212,7 @@ public class TaskBook {
         created.clear();
         completing.clear();
         occupied.clear();
+        ended.clear();
         podsListed = false;
     }
 
@@ -191,10 +221,10 @@ public class TaskBook {
     }
 
     /**
-     * Claims the runs to launch now, within {@code capacity} pods alive in all and each task's
-     * parallelism. Slots are shared fairly: each next slot goes to the task holding the fewest pods
-     * (the oldest task on a tie), so a single game never waits behind a large batch for more than one
-     * free slot. An instance out of attempts is claimed as exhausted (to be recorded failed), without a
+     * Claims the runs to launch now, within {@code capacity} pods that have not ended in all (and twice
+     * that many pods that exist, ended ones still being finished included) and each task's parallelism. Slots are shared fairly: each
+     * next slot goes to the task holding the fewest pods (the oldest task on a tie), so a single game
+     * never waits behind a large batch for more than one free slot. An instance out of attempts is claimed as exhausted (to be recorded failed), without a
      * slot. Nothing is claimed before the ledger is read and the pods are listed.
      */
     public synchronized Claims claimDue(int capacity, int defaultMaxAttempts) {
@@ -223,7 +253,7 @@ public class TaskBook {
                 candidates.add(t);
             }
         }
-        int free = capacity - occupied.size();
+        int free = Math.min(capacity - occupied.size(), 2 * capacity - occupied.size() - ended.size());
         while (!candidates.isEmpty()) {
             OpenTask t = candidates.get(0);
             for (OpenTask c : candidates) {
@@ -262,25 +292,53 @@ public class TaskBook {
     /** The pod is known to be gone: its slot is free. */
     public synchronized void podGone(String podName) {
         occupied.remove(podName);
+        ended.remove(podName);
     }
 
     /**
-     * A full listing of game pods: after a reset, every listed pod takes a slot (pods a previous
-     * leader left, adopted by the next claims when their run is due); from then on, a slot whose pod
-     * is neither listed nor being launched is freed (a DELETED event the watch missed).
+     * The pod has reached a terminal phase: its slot is free, though the pod stays until its outcome is
+     * recorded (phases never go back from Succeeded or Failed, so the slot is not taken again).
+     */
+    public synchronized void podEnded(String podName) {
+        occupied.remove(podName);
+        ended.add(podName);
+    }
+
+    /**
+     * A full listing of game pods: after a reset, each pod that has not ended takes a slot (pods a
+     * previous leader left, adopted by the next claims when their run is due); from then on, a slot
+     * whose pod has ended, or is neither listed nor being launched, is freed (an event the watch missed).
      */
     public synchronized void podsListed(Map<String, PodNames.Listed> listed) {
+        listed.forEach((name, pod) -> {
+            if (pod.ended()) {
+                ended.add(name);
+            }
+        });
+        ended.removeIf(name -> !listed.containsKey(name));
         if (!podsListed) {
-            occupied.putAll(listed);
+            listed.forEach((name, pod) -> {
+                if (!pod.ended()) {
+                    occupied.put(name, pod);
+                }
+            });
             podsListed = true;
             return;
         }
-        occupied.keySet().removeIf(name -> !listed.containsKey(name) && !runsByPod.containsKey(name));
+        occupied.entrySet().removeIf(slot -> {
+            PodNames.Listed pod = listed.get(slot.getKey());
+            return pod == null ? !runsByPod.containsKey(slot.getKey()) : pod.ended();
+        });
     }
 
-    /** Game pods alive or being created, as the scheduler counts them against its capacity. */
+    /** Game pods running, pending or being created, as the scheduler counts them against its capacity. */
     public synchronized int occupiedSlots() {
         return occupied.size();
+    }
+
+    /** Game pods that have ended and are still being finished (uploads, outcome, release). */
+    public synchronized int endedPods() {
+        return ended.size();
     }
 
     /** Gives a claim back (its launch failed and will be tried again). */

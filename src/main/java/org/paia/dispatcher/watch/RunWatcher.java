@@ -59,6 +59,8 @@ public class RunWatcher {
         String name = pod.getMetadata().getName();
         if ("DELETED".equals(action)) {
             book.podGone(name);
+        } else if (PodNames.hasEnded(pod)) {
+            book.podEnded(name); // its GPU is free now; uploading its artifacts need not hold the slot
         }
         Optional<GameRun> run = book.runOfPod(name);
         if (run.isEmpty() || finishing.contains(name)) {
@@ -150,7 +152,7 @@ public class RunWatcher {
         release(run.podName());
     }
 
-    /** Deletes the pod (finalizer first); its slot is free once the API has let it go. */
+    /** Deletes the pod (finalizer first); its slot is free once the API has let it go (or it has ended). */
     public void release(String podName) {
         pods.release(podName);
         book.podGone(podName);

@@ -86,14 +86,48 @@ class TaskBookTest {
     }
 
     @Test
-    void aSlotIsFreeOnlyOnceThePodIsGoneNotWhenTheOutcomeIsRecorded() {
+    void aSlotIsFreeOnceItsPodHasEndedOrIsGoneNotWhenTheOutcomeIsRecorded() {
         accept("t", "\"instances\": 3");
         GameRun run = book.claimDue(1, 3).launch().get(0);
         book.apply(LedgerEntry.outcome("t", run.instance(), 0, run.podName(), Outcome.SUCCEEDED, null, null, null, null,
                 Instant.now(), Instant.now()));
-        assertThat(book.claimDue(1, 3).launch()).as("the finished pod still exists").isEmpty();
-        book.podGone(run.podName());
-        assertThat(book.claimDue(1, 3).launch()).extracting(GameRun::instance).containsExactly(1);
+        assertThat(book.claimDue(1, 3).launch()).as("its pod is not known to have ended").isEmpty();
+        book.podEnded(run.podName());
+        GameRun second = book.claimDue(1, 3).launch().get(0);
+        assertThat(second.instance()).isEqualTo(1);
+        assertThat(book.claimDue(1, 3).launch()).as("the second pod runs").isEmpty();
+        book.podGone(second.podName()); // lost: deleted with no terminal phase seen
+        assertThat(book.occupiedSlots()).isZero();
+    }
+
+    @Test
+    void endedPodsHoldNoSlotButNoMoreThanTwiceTheCapacityOfPodsExist() {
+        accept("t", "\"instances\": 10");
+        List<GameRun> first = book.claimDue(2, 3).launch();
+        assertThat(first).hasSize(2);
+        first.forEach(run -> book.podEnded(run.podName()));
+        assertThat(book.occupiedSlots()).isZero();
+        List<GameRun> second = book.claimDue(2, 3).launch();
+        assertThat(second).as("the ended pods' slots are free").hasSize(2);
+        second.forEach(run -> book.podEnded(run.podName()));
+        assertThat(book.claimDue(2, 3).launch()).as("four ended pods still being finished: back-pressure").isEmpty();
+        book.podGone(first.get(0).podName());
+        GameRun third = book.claimDue(2, 3).launch().get(0);
+        assertThat(book.claimDue(2, 3).launch()).as("one pod running, three ended ones waiting").isEmpty();
+
+        // A listing with the ended pods and the running one changes nothing.
+        Map<String, PodNames.Listed> listed = new java.util.HashMap<>();
+        List.of(first.get(1), second.get(0), second.get(1)).forEach(run ->
+                listed.put(run.podName(), new PodNames.Listed("t", run.instance(), 0, true)));
+        listed.put(third.podName(), new PodNames.Listed("t", third.instance(), 0));
+        book.podsListed(listed);
+        assertThat(book.occupiedSlots()).isEqualTo(1);
+        assertThat(book.endedPods()).isEqualTo(3);
+        // One where the running pod has ended and the others are gone (events the watch missed).
+        book.podsListed(Map.of(third.podName(), new PodNames.Listed("t", third.instance(), 0, true)));
+        assertThat(book.occupiedSlots()).isZero();
+        assertThat(book.endedPods()).isEqualTo(1);
+        assertThat(book.claimDue(2, 3).launch()).hasSize(2);
     }
 
     @Test

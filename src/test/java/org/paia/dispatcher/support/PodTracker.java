@@ -14,8 +14,10 @@ import java.util.function.BiConsumer;
 import org.paia.dispatcher.pods.PodNames;
 
 /**
- * The test's own watch on game pods: which pods are alive (exist in the API, a deletion in progress
- * included) after every event, the most ever alive at once, and every event in order.
+ * The test's own watch on game pods: which pods are alive after every event — they exist in the API
+ * (a deletion in progress included) and have not reached a terminal phase (Succeeded, Failed), i.e.
+ * the pods that hold a GPU, as Kubernetes counts them — the most ever alive at once, and every event in
+ * order.
  */
 public final class PodTracker implements AutoCloseable {
 
@@ -45,7 +47,7 @@ public final class PodTracker implements AutoCloseable {
         List<Pod> existing = client.pods().inNamespace(namespace)
                 .withLabel(PodNames.MANAGED_BY_LABEL, PodNames.MANAGED_BY).list().getItems();
         synchronized (this) {
-            existing.forEach(p -> alive.add(p.getMetadata().getName()));
+            existing.stream().filter(p -> !ended(p)).forEach(p -> alive.add(p.getMetadata().getName()));
             maxAlive = Math.max(maxAlive, alive.size());
         }
     }
@@ -56,7 +58,7 @@ public final class PodTracker implements AutoCloseable {
         String room = annotations == null ? null : annotations.get(PodNames.ROOM_ANNOTATION);
         String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
         synchronized (this) {
-            if (action == Watcher.Action.DELETED) {
+            if (action == Watcher.Action.DELETED || ended(pod)) {
                 alive.remove(name);
             } else {
                 alive.add(name);
@@ -65,6 +67,11 @@ public final class PodTracker implements AutoCloseable {
             events.add(new Event(System.currentTimeMillis(), action, name, room, phase));
         }
         listener.accept(action, pod);
+    }
+
+    private static boolean ended(Pod pod) {
+        String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+        return "Succeeded".equals(phase) || "Failed".equals(phase);
     }
 
     public synchronized int maxAlive() {
