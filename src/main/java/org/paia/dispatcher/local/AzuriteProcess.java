@@ -21,6 +21,14 @@ public final class AzuriteProcess {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AzuriteProcess.class);
 
+    /**
+     * Runs its arguments in the background and stops them when stdin reaches its end (the parent is
+     * gone); exits with their exit code when they end first. (A background job of a non-interactive
+     * shell reads /dev/null, hence the copy of stdin on descriptor 3.)
+     */
+    private static final String EXIT_WITH_PARENT =
+            "exec 3<&0; \"$@\" </dev/null & child=$!; (cat <&3 >/dev/null; kill $child 2>/dev/null) & wait $child";
+
     private volatile Process process;
     private final int port;
     private final Path npmDir;
@@ -89,7 +97,10 @@ public final class AzuriteProcess {
     private static Process launch(Path bin, Path dir, int port) throws IOException {
         try {
             Files.createDirectories(dir.resolve("data"));
-            Process process = new ProcessBuilder(List.of(bin.toAbsolutePath().toString(),
+            // Through a shell that ends Azurite when its stdin — a pipe from this JVM — closes: that
+            // happens however the JVM ends, kill -9 included, when no shutdown hook runs.
+            Process process = new ProcessBuilder(List.of("sh", "-c", EXIT_WITH_PARENT, "azurite",
+                    bin.toAbsolutePath().toString(),
                     "--location", dir.resolve("data").toString(), "--blobHost", "127.0.0.1",
                     "--blobPort", Integer.toString(port),
                     "--disableTelemetry", "--skipApiVersionCheck", "--loose"))
