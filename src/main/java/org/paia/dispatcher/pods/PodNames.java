@@ -52,18 +52,22 @@ public final class PodNames {
     public static Map<String, Listed> listed(List<Pod> pods) {
         Map<String, Listed> listed = new HashMap<>();
         for (Pod pod : pods) {
-            String name = pod.getMetadata().getName();
-            Map<String, String> annotations = pod.getMetadata().getAnnotations();
-            Map<String, String> labels = pod.getMetadata().getLabels();
-            String room = annotations == null ? null : annotations.get(ROOM_ANNOTATION);
-            String instance = labels == null ? null : labels.get(INSTANCE_LABEL);
-            String attempt = labels == null ? null : labels.get(ATTEMPT_LABEL);
-            boolean readable = instance != null && attempt != null && instance.matches("\\d{1,9}")
-                    && attempt.matches("\\d{1,9}");
-            listed.put(name, new Listed(room, readable ? Integer.parseInt(instance) : -1,
-                    readable ? Integer.parseInt(attempt) : -1, hasEnded(pod)));
+            listed.put(pod.getMetadata().getName(), describe(pod));
         }
         return listed;
+    }
+
+    /** What a game pod says of itself: its run (from labels and annotations) and whether it ended. */
+    public static Listed describe(Pod pod) {
+        Map<String, String> annotations = pod.getMetadata().getAnnotations();
+        Map<String, String> labels = pod.getMetadata().getLabels();
+        String room = annotations == null ? null : annotations.get(ROOM_ANNOTATION);
+        String instance = labels == null ? null : labels.get(INSTANCE_LABEL);
+        String attempt = labels == null ? null : labels.get(ATTEMPT_LABEL);
+        boolean readable = instance != null && attempt != null && instance.matches("\\d{1,9}")
+                && attempt.matches("\\d{1,9}");
+        return new Listed(room, readable ? Integer.parseInt(instance) : -1, readable ? Integer.parseInt(attempt) : -1,
+                hasEnded(pod));
     }
 
     /**

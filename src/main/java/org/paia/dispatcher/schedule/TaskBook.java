@@ -110,7 +110,7 @@ public class TaskBook {
      * capacity: when finishing falls behind, launches wait for it (back-pressure) rather than pile up
      * ended pods.
      */
-    private final Set<String> ended = new HashSet<>();
+    private final Map<String, PodNames.Listed> ended = new HashMap<>();
     /** Whether a pod listing has been taken since the claims were last reset (see {@link #podsListed}). */
     private boolean podsListed;
     private volatile boolean caughtUp;
@@ -222,10 +222,12 @@ public class TaskBook {
 
     /**
      * Claims the runs to launch now, within {@code capacity} pods that have not ended in all (and twice
-     * that many pods that exist, ended ones still being finished included) and each task's parallelism. Slots are shared fairly: each
-     * next slot goes to the task holding the fewest pods (the oldest task on a tie), so a single game
-     * never waits behind a large batch for more than one free slot. An instance out of attempts is claimed as exhausted (to be recorded failed), without a
-     * slot. Nothing is claimed before the ledger is read and the pods are listed.
+     * that many pods that exist, ended ones still being finished included) and each task's
+     * parallelism. Slots are shared fairly: each next slot goes to the task holding the fewest pods
+     * (the oldest task on a tie), so a single game never waits behind a large batch for more than one
+     * free slot. An instance out of attempts is claimed as exhausted (to be recorded failed), without a
+     * slot. Pods that exist for a due run are adopted whatever the limits: they need no slot. Nothing
+     * is claimed before the ledger is read and the pods are listed.
      */
     public synchronized Claims claimDue(int capacity, int defaultMaxAttempts) {
         List<GameRun> launch = new ArrayList<>();
@@ -235,9 +237,12 @@ public class TaskBook {
         }
         Map<String, Integer> held = new HashMap<>();
         occupied.values().forEach(slot -> held.merge(slot.room(), 1, Integer::sum));
-        // Pods that exist for a due run (left by a previous leader) are adopted first: they hold
-        // their slot already, and a task at its parallelism could otherwise never adopt them.
-        for (Map.Entry<String, PodNames.Listed> e : occupied.entrySet()) {
+        // Pods that exist for a due run (left by a previous leader) are adopted first, ended or not:
+        // they hold their slot already (or need none), and a task at its parallelism, or a book held
+        // back by ended pods that only adoption lets it finish, could otherwise never adopt them.
+        Map<String, PodNames.Listed> existing = new HashMap<>(occupied);
+        existing.putAll(ended);
+        for (Map.Entry<String, PodNames.Listed> e : existing.entrySet()) {
             PodNames.Listed pod = e.getValue();
             OpenTask t = open.get(pod.room());
             if (runsByPod.containsKey(e.getKey()) || t == null || t.task == null || completing.contains(t.roomId)
@@ -299,9 +304,9 @@ public class TaskBook {
      * The pod has reached a terminal phase: its slot is free, though the pod stays until its outcome is
      * recorded (phases never go back from Succeeded or Failed, so the slot is not taken again).
      */
-    public synchronized void podEnded(String podName) {
+    public synchronized void podEnded(String podName, PodNames.Listed pod) {
         occupied.remove(podName);
-        ended.add(podName);
+        ended.put(podName, pod);
     }
 
     /**
@@ -312,10 +317,10 @@ public class TaskBook {
     public synchronized void podsListed(Map<String, PodNames.Listed> listed) {
         listed.forEach((name, pod) -> {
             if (pod.ended()) {
-                ended.add(name);
+                ended.put(name, pod);
             }
         });
-        ended.removeIf(name -> !listed.containsKey(name));
+        ended.keySet().removeIf(name -> !listed.containsKey(name));
         if (!podsListed) {
             listed.forEach((name, pod) -> {
                 if (!pod.ended()) {

@@ -60,7 +60,7 @@ public class RunWatcher {
         if ("DELETED".equals(action)) {
             book.podGone(name);
         } else if (PodNames.hasEnded(pod)) {
-            book.podEnded(name); // its GPU is free now; uploading its artifacts need not hold the slot
+            book.podEnded(name, PodNames.describe(pod)); // its GPU is free; its uploads need not hold the slot
         }
         Optional<GameRun> run = book.runOfPod(name);
         if (run.isEmpty() || finishing.contains(name)) {
