@@ -176,8 +176,7 @@ public class DispatcherConfiguration {
     @Bean
     Scheduler scheduler(TaskBook book, Ledger ledger, PodClient pods, DispatcherProperties properties, Clock clock) {
         return new Scheduler(book, ledger, pods, properties.getMaxAttempts(),
-                properties.getScheduler().getMaxActivePods(), clock)
-                .prefetching(properties.getScheduler().getPrefetchRooms());
+                properties.getScheduler().getMaxActivePods(), properties.getScheduler().getPrefetchRooms(), clock);
     }
 
     @Bean

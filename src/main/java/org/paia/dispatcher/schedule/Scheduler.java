@@ -29,25 +29,22 @@ public class Scheduler {
     private final int capacity;
     private final PodClient pods;
     private final Clock clock;
-    private volatile int prefetchRooms;
+    private final int prefetchRooms;
 
     /**
      * @param maxAttempts attempts per instance unless a task asks for its own {@code max_attempts}
      * @param capacity    the most game pods alive at once ({@code paia.scheduler.max-active-pods})
+     * @param prefetchRooms how many upcoming tasks {@link #upcoming()} names (0: no prefetching)
      */
-    public Scheduler(TaskBook book, Ledger ledger, PodClient pods, int maxAttempts, int capacity, Clock clock) {
+    public Scheduler(TaskBook book, Ledger ledger, PodClient pods, int maxAttempts, int capacity, int prefetchRooms,
+                     Clock clock) {
         this.book = book;
+        this.prefetchRooms = prefetchRooms;
         this.pods = pods;
         this.ledger = ledger;
         this.maxAttempts = maxAttempts;
         this.capacity = capacity;
         this.clock = clock;
-    }
-
-    /** How many upcoming tasks {@link #upcoming()} names (0: no prefetching). */
-    public Scheduler prefetching(int rooms) {
-        this.prefetchRooms = rooms;
-        return this;
     }
 
     /**

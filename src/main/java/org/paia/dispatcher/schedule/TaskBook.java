@@ -240,17 +240,17 @@ public class TaskBook {
         // Pods that exist for a due run (left by a previous leader) are adopted first, ended or not:
         // they hold their slot already (or need none), and a task at its parallelism, or a book held
         // back by ended pods that only adoption lets it finish, could otherwise never adopt them.
-        Map<String, PodNames.Listed> existing = new HashMap<>(occupied);
-        existing.putAll(ended);
-        for (Map.Entry<String, PodNames.Listed> e : existing.entrySet()) {
-            PodNames.Listed pod = e.getValue();
-            OpenTask t = open.get(pod.room());
-            if (runsByPod.containsKey(e.getKey()) || t == null || t.task == null || completing.contains(t.roomId)
-                    || pod.instance() < 0 || pod.instance() >= t.task.instances() || t.taken.get(pod.instance())
-                    || pod.attempt() != t.attempts.getOrDefault(pod.instance(), 0)) {
-                continue;
+        for (Map<String, PodNames.Listed> existing : List.of(occupied, ended)) {
+            for (Map.Entry<String, PodNames.Listed> e : existing.entrySet()) {
+                PodNames.Listed pod = e.getValue();
+                OpenTask t = open.get(pod.room());
+                if (runsByPod.containsKey(e.getKey()) || t == null || t.task == null || completing.contains(t.roomId)
+                        || pod.instance() < 0 || pod.instance() >= t.task.instances() || t.taken.get(pod.instance())
+                        || pod.attempt() != t.attempts.getOrDefault(pod.instance(), 0)) {
+                    continue;
+                }
+                launch.add(claim(t, pod.instance(), pod.attempt()));
             }
-            launch.add(claim(t, pod.instance(), pod.attempt()));
         }
         List<OpenTask> candidates = new ArrayList<>();
         for (OpenTask t : open.values()) {

@@ -105,10 +105,7 @@ class ExactlyOnceChaosIT {
                 await().atMost(Duration.ofSeconds(60)).until(() -> results.all().size() >= 10);
                 PrometheusScrape before = dispatcher.scrape();
 
-                cluster.kafka().stop();
-                System.out.println("[chaos] broker stopped with " + results.all().size() + " results published");
-                Thread.sleep(5000); // the broker stays down this long
-                cluster.kafka().start();
+                brokerDownForFiveSeconds(cluster, results);
                 rooms.addAll(cluster.publishTasks(20));
 
                 assertThat(dispatcher.isAlive()).isTrue();
@@ -116,7 +113,7 @@ class ExactlyOnceChaosIT {
                 // Reported, not asserted: whether a write outlives the client's max.block.ms depends on timing.
                 PrometheusScrape after = dispatcher.scrape();
                 System.out.println("[chaos] counters moved by the outage (default client settings):\n"
-                        + delta(before, after, "paia_") + delta(before, after, "camel_exchanges_fail"));
+                        + moved(before, after));
             } finally {
                 dispatcher.stop();
             }
@@ -144,17 +141,13 @@ class ExactlyOnceChaosIT {
                 await().atMost(Duration.ofSeconds(90)).until(() -> results.all().size() >= 5);
                 PrometheusScrape before = dispatcher.scrape();
 
-                cluster.kafka().stop();
-                int published = results.all().size();
-                System.out.println("[chaos] broker stopped with " + published + " results published");
-                Thread.sleep(5000); // the broker stays down this long
-                cluster.kafka().start();
+                int published = brokerDownForFiveSeconds(cluster, results);
                 rooms.addAll(cluster.publishTasks(10));
 
                 assertThat(dispatcher.isAlive()).isTrue();
                 assertExactlyOnce(cluster, results, rooms);
                 PrometheusScrape after = dispatcher.scrape();
-                String moved = delta(before, after, "paia_") + delta(before, after, "camel_exchanges_fail");
+                String moved = moved(before, after);
                 System.out.println("[chaos] retries during the outage:\n" + moved);
                 assertThat(published).as("results published before the outage: work was left for it").isLessThan(40);
                 assertThat(after.value("paia_transaction_retries_total", "writer", "scheduler")
@@ -166,6 +159,21 @@ class ExactlyOnceChaosIT {
                 dispatcher.stop();
             }
         }
+    }
+
+    /** Stops the broker, keeps it down for 5 s, starts it again; returns the results published when it stopped. */
+    private static int brokerDownForFiveSeconds(ChaosCluster cluster, ResultCollector results) throws Exception {
+        cluster.kafka().stop();
+        int published = results.all().size();
+        System.out.println("[chaos] broker stopped with " + published + " results published");
+        Thread.sleep(5000); // the outage itself: a duration, not a condition to await
+        cluster.kafka().start();
+        return published;
+    }
+
+    /** The dispatcher's own counters and Camel's failed exchanges that moved between two scrapes. */
+    private static String moved(PrometheusScrape before, PrometheusScrape after) {
+        return delta(before, after, "paia_") + delta(before, after, "camel_exchanges_fail");
     }
 
     /** Each counter starting with {@code prefix} that moved between two scrapes, with how much. */
