@@ -23,7 +23,7 @@ node_modules=${NODE_MODULES:-$project/node_modules}
 
 fail() { echo "smoke: FAIL: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "must run as root (chroot, unshare)"
-[ -f "$image" ] || fail "no image tarball at $image (build it: see README 'Image')"
+[ -f "$image" ] || fail "no image tarball at $image (build it: see docs/deploy.md, 'Image')"
 case $timeout in ''|*[!0-9]*) fail "SMOKE_TIMEOUT must be a number of seconds, got '$timeout'" ;; esac
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/paia-smoke.XXXXXX")

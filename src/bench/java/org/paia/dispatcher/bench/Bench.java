@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -76,7 +77,7 @@ public final class Bench {
     }
 
     private void run() throws Exception {
-        String cases = option("cases", "1,2,3,4,5,6");
+        String cases = option("cases", "1,2,3,4,5,6,7");
         int reps = intOption("reps", 3);
         Instant began = Instant.now();
         String machine = String.format(Locale.ROOT,
@@ -117,6 +118,9 @@ public final class Bench {
             }
             if (cases.contains("6")) {
                 guarded("6", () -> footprint(reps));
+            }
+            if (cases.contains("7")) {
+                guarded("7", this::ledgerHistory);
             }
         } finally {
             timeline.close();
@@ -534,6 +538,88 @@ public final class Bench {
         line("");
         headlines.add(String.format(Locale.ROOT, "footprint: ready in %.1f s, idle RSS %s, heap after GC %s",
                 medianLong(readyMs) / 1000.0, mib(medianLong(idleRss)), mib(medianLong(heapAfterGc))));
+    }
+
+    // ---- case 7 -----------------------------------------------------------------------------
+
+    /**
+     * Issue 11: rebuild time and heap with a ledger of at least 1,000,000 records of completed work, as the
+     * version before the ledger lifecycle left it (nothing tombstoned): the packaged dispatcher's first start
+     * on it (the upgrade), then its sweep and the broker's compaction, then a second start.
+     */
+    private void ledgerHistory() throws Exception {
+        String topic = "bench-ledger-history";
+        Map<String, String> config = new java.util.HashMap<>(org.paia.dispatcher.config.TopicSetup.LEDGER_DEFAULTS);
+        // Compaction within the bench's minutes (the defaults close a segment after an hour).
+        Map<String, String> fast = Map.of("segment.bytes", String.valueOf(1024 * 1024), "min.cleanable.dirty.ratio", "0.01",
+                "delete.retention.ms", "0");
+        config.putAll(fast);
+        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper()
+                .findAndRegisterModules()
+                .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+        long seeding = System.nanoTime();
+        org.paia.dispatcher.support.LedgerHistory.Seeded seeded = org.paia.dispatcher.support.LedgerHistory.seed(
+                cluster.bootstrapServers(), topic, 3, config, mapper, cluster.accountUrl(), Instant.now(),
+                Duration.ofDays(7), org.paia.dispatcher.support.LedgerHistory.Shape.million());
+        System.out.printf(Locale.ROOT, "case 7: %d records seeded in %.1f s%n", seeded.records(),
+                (System.nanoTime() - seeding) / 1e9);
+        List<String> settings = new ArrayList<>(List.of("--paia.kafka.ledger-topic=" + topic, "--paia.ledger.sweep-interval=2s"));
+        fast.forEach((key, value) -> settings.add("--paia.ledger.topic-config." + key + "=" + value));
+        String[] upgraded;
+        long sweepStarted;
+        try (DispatcherJvm jvm = DispatcherJvm.start(cluster, "bench-history-1", dispatcherJvmOptions(), settings)) {
+            upgraded = rebuilt(jvm);
+            sweepStarted = System.nanoTime();
+            long deadline = System.nanoTime() + Duration.ofMinutes(20).toNanos();
+            long remaining;
+            while ((remaining = org.paia.dispatcher.support.LedgerHistory.count(cluster.bootstrapServers(), topic)) >= 60_000
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(5000); // waiting for the sweep and the broker's cleaner: polled, no event to wait on
+            }
+            System.out.printf(Locale.ROOT, "case 7: %d records left after the sweep and compaction%n", remaining);
+        }
+        double sweepSeconds = (System.nanoTime() - sweepStarted) / 1e9;
+        String[] compacted;
+        try (DispatcherJvm jvm = DispatcherJvm.start(cluster, "bench-history-2", dispatcherJvmOptions(), settings)) {
+            compacted = rebuilt(jvm);
+        }
+        line("## 7. Ledger history");
+        line("");
+        line(String.format(Locale.ROOT, "A ledger of %,d records: %,d of completed work as the version before issue 11 "
+                + "left it (200,000 single games and 10 batches of 10,000 instances over 100 days, nothing "
+                + "tombstoned), plus 21 open tasks. The packaged dispatcher (`%s`) starts on it; its `ledger-sweep` "
+                + "tombstones what the 7-day duplicate window no longer needs, the broker compacts (topic settings "
+                + "for the bench's minutes: %s), and a second dispatcher starts. Rebuild = the dispatcher's own log "
+                + "line `Ledger … read: N records in T ms`; heap = used heap after a full GC over JMX once it schedules.",
+                seeded.records(), seeded.completedRecords(), String.join(" ", dispatcherJvmOptions()), fast));
+        line("");
+        line("| start | records read | rebuild | heap after full GC | book |");
+        line("|---|---|---|---|---|");
+        line("| first, on the old history | " + upgraded[0] + " | " + upgraded[1] + " ms | " + upgraded[2] + " | " + upgraded[3] + " |");
+        line("| after the sweep and compaction | " + compacted[0] + " | " + compacted[1] + " ms | " + compacted[2] + " | "
+                + compacted[3] + " |");
+        line("");
+        line(String.format(Locale.ROOT, "Sweep and compaction took %.0f s (the sweep writes at most 50,000 tombstones a round).",
+                sweepSeconds));
+        line("");
+        headlines.add("ledger history: " + seeded.records() + " records; rebuild " + upgraded[0] + " records in " + upgraded[1]
+                + " ms (heap " + upgraded[2] + ") before the sweep, " + compacted[0] + " in " + compacted[1] + " ms (heap "
+                + compacted[2] + ") after");
+    }
+
+    /** Records read, milliseconds, heap after GC and the book's sizes of a dispatcher's ledger rebuild. */
+    private static String[] rebuilt(DispatcherJvm jvm) throws Exception {
+        jvm.awaitLog("is now the scheduler", 900);
+        java.util.regex.Matcher read = java.util.regex.Pattern
+                .compile("Ledger \\S+ read: (\\d+) records in (\\d+) ms; ([^\\n]*)").matcher(jvm.logText());
+        if (!read.find()) {
+            throw new IllegalStateException("no rebuild line in the log of " + jvm.replicaId);
+        }
+        String heap = mib(jvm.heapAfterFullGc());
+        System.out.printf(Locale.ROOT, "case 7: %s read %s records in %s ms, heap %s%n", jvm.replicaId, read.group(1),
+                read.group(2), heap);
+        return new String[] {String.format(Locale.ROOT, "%,d", Long.parseLong(read.group(1))), read.group(2), heap,
+                read.group(3).trim()};
     }
 
     // ---- helpers ----------------------------------------------------------------------------

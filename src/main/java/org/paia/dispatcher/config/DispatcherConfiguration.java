@@ -23,6 +23,7 @@ import org.paia.dispatcher.intake.TaskIntake;
 import org.paia.dispatcher.kafka.TransactionalCommitFactory;
 import org.paia.dispatcher.kafka.TransactionalWriter;
 import org.paia.dispatcher.ledger.Ledger;
+import org.paia.dispatcher.ledger.LedgerLifecycle;
 import org.paia.dispatcher.ledger.LedgerReader;
 import org.paia.dispatcher.pods.GameLauncher;
 import org.paia.dispatcher.pods.PodClient;
@@ -36,6 +37,7 @@ import org.apache.camel.component.kubernetes.cluster.LeaseResourceType;
 import org.paia.dispatcher.schedule.Leadership;
 import org.paia.dispatcher.schedule.PassRequests;
 import org.paia.dispatcher.schedule.Scheduler;
+import org.paia.dispatcher.schedule.SchedulerLease;
 import org.paia.dispatcher.schedule.TaskBook;
 import org.paia.dispatcher.task.TaskParser;
 import org.paia.dispatcher.watch.RunWatcher;
@@ -66,7 +68,7 @@ public class DispatcherConfiguration {
 
     @Bean
     TopicSetup topicSetup(DispatcherProperties properties) {
-        TopicSetup setup = new TopicSetup(properties.getKafka());
+        TopicSetup setup = new TopicSetup(properties.getKafka(), properties.getLedger().getTopicConfig());
         setup.createMissingTopics();
         return setup;
     }
@@ -108,6 +110,11 @@ public class DispatcherConfiguration {
     Ledger ledger(TransactionalWriter schedulerWriter, ObjectMapper mapper, DispatcherProperties properties,
                   TaskBook book) {
         return new Ledger(schedulerWriter, mapper, properties.getKafka().getLedgerTopic(), book);
+    }
+
+    @Bean
+    LedgerLifecycle ledgerLifecycle(TaskBook book, Ledger ledger, DispatcherProperties properties, Clock clock) {
+        return new LedgerLifecycle(book, ledger, properties.getLedger().getDuplicateWindow(), clock);
     }
 
     @Bean
@@ -200,9 +207,17 @@ public class DispatcherConfiguration {
     }
 
     @Bean
+    SchedulerLease schedulerLease(KubernetesClient client, DispatcherProperties properties) {
+        return new SchedulerLease(client, properties.getKubernetes().getNamespace(),
+                properties.getKubernetes().getLeaderElection().getLeaseName(), properties.getKafka().getReplicaId());
+    }
+
+    @Bean(destroyMethod = "close")
     Leadership leadership(KubernetesClusterService clusterService, TaskBook book, LedgerReader reader,
-                          TransactionalWriter schedulerWriter, PodClient pods) {
-        return new Leadership(clusterService, book, reader, schedulerWriter, pods);
+                          TransactionalWriter schedulerWriter, PodClient pods, SchedulerLease lease,
+                          FatalErrors fatalErrors, DispatcherProperties properties) {
+        return new Leadership(clusterService, book, reader, schedulerWriter, pods, lease, fatalErrors,
+                properties.getKubernetes().getLeaderElection().getRetryPeriod());
     }
 
     /** A scheduling pass as soon as a task is accepted (on the scheduler replica), not on the next tick. */
@@ -232,7 +247,8 @@ public class DispatcherConfiguration {
     IntakeProgress intakeProgress(DispatcherProperties properties, Clock clock) {
         DispatcherProperties.Kafka kafka = properties.getKafka();
         return new IntakeProgress(kafka.getBootstrapServers(), kafka.getClientProperties(), kafka.getGroupId(),
-                "paia-intake-" + kafka.getReplicaId(), properties.getHealth().getStallTimeout(), clock);
+                "paia-intake-" + kafka.getReplicaId(), properties.getHealth().getStallTimeout(), clock)
+                .start(properties.getHealth().getCheckInterval());
     }
 
     @Bean

@@ -28,6 +28,7 @@ public class DispatcherProperties {
     @Valid @NotNull private Retry retry = new Retry();
     @Valid @NotNull private SchedulerSettings scheduler = new SchedulerSettings();
     @Valid @NotNull private Health health = new Health();
+    @Valid @NotNull private LedgerSettings ledger = new LedgerSettings();
 
     /** The shared volume as this process sees it (mounted from the same PVC as the game pods). */
     @NotNull private Path workspace;
@@ -206,9 +207,38 @@ public class DispatcherProperties {
         public void setMaxDelayMs(long v) { maxDelayMs = v; }
     }
 
+    /** How long the ledger keeps what: bounded by open work and the duplicate window, never by history. */
+    public static class LedgerSettings {
+        /**
+         * A completed room's key stays on the ledger this long after its completion, so that the same
+         * {@code room_id} sent again within it is rejected as a duplicate; afterwards it is tombstoned and
+         * the room may be accepted again.
+         */
+        @NotNull private Duration duplicateWindow = Duration.ofDays(7);
+        /** How often the scheduler tombstones the rooms outside the window (and leftovers of older versions). */
+        @NotNull private Duration sweepInterval = Duration.ofMinutes(1);
+        /**
+         * Topic settings of the ledger, applied when the dispatcher creates it and set on an existing
+         * ledger whose settings differ: they decide how soon compaction drops what tombstones delete.
+         */
+        @NotNull private Map<String, String> topicConfig = new LinkedHashMap<>();
+
+        public Duration getDuplicateWindow() { return duplicateWindow; }
+        public void setDuplicateWindow(Duration v) { duplicateWindow = v; }
+        public Duration getSweepInterval() { return sweepInterval; }
+        public void setSweepInterval(Duration v) { sweepInterval = v; }
+        public Map<String, String> getTopicConfig() { return topicConfig; }
+        public void setTopicConfig(Map<String, String> v) { topicConfig = v; }
+    }
+
     public static class Health {
         /** Liveness fails when an assigned task partition has lag and no commit for this long. */
         @NotNull private Duration stallTimeout = Duration.ofMinutes(5);
+        /** How often the intake's progress is checked (on its own thread; the probe reads the last verdict). */
+        @NotNull private Duration checkInterval = Duration.ofSeconds(15);
+
+        public Duration getCheckInterval() { return checkInterval; }
+        public void setCheckInterval(Duration v) { checkInterval = v; }
 
         public Duration getStallTimeout() { return stallTimeout; }
         public void setStallTimeout(Duration v) { stallTimeout = v; }
@@ -266,6 +296,9 @@ public class DispatcherProperties {
     public void setKubernetes(Kubernetes v) { kubernetes = v; }
     public Limits getLimits() { return limits; }
     public void setLimits(Limits v) { limits = v; }
+    public LedgerSettings getLedger() { return ledger; }
+    public void setLedger(LedgerSettings v) { ledger = v; }
+
     public Health getHealth() { return health; }
     public void setHealth(Health v) { health = v; }
     public Retry getRetry() { return retry; }

@@ -1,7 +1,14 @@
 package org.paia.dispatcher.failures;
 
-/** The classifier as a bean, for {@code onWhen} predicates in the YAML error handlers. */
+import org.apache.camel.Exchange;
+import org.apache.camel.support.ExchangeHelper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The classifier as a bean, for {@code onWhen} predicates and steps in the YAML error handlers. */
 public class Failures {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Failures.class);
 
     public boolean isFatal(Throwable failure) {
         return FailureClassifier.classify(failure) == FailureClass.FATAL;
@@ -9,5 +16,14 @@ public class Failures {
 
     public boolean isInvalid(Throwable failure) {
         return FailureClassifier.classify(failure) == FailureClass.INVALID;
+    }
+
+    /** A periodic route failed; its next round (tick, relist, sweep) repeats the step: one WARN line, no stack trace. */
+    public void leftForNextRound(Exchange exchange) {
+        Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
+        String route = exchange.getProperty(Exchange.FAILURE_ROUTE_ID, String.class);
+        LOG.warn("{} failed ({}), its next round tries again: {}",
+                route != null ? route : ExchangeHelper.getAtRouteId(exchange),
+                FailureClassifier.classify(cause), FailureClassifier.describe(cause));
     }
 }

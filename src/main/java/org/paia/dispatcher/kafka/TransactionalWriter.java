@@ -218,10 +218,17 @@ public class TransactionalWriter implements AutoCloseable {
     }
 
     /**
-     * Initialises the producer now: any other producer with the same transactional id is fenced and
-     * its open transaction aborted before this call returns.
+     * Initialises a new producer now: any other producer with the same transactional id is fenced and
+     * its open transaction aborted before this call returns. The producer this writer had is closed
+     * first, since another process may have fenced it meanwhile without this one writing (a replica
+     * that schedules a second time was fenced by the scheduler in between): reusing it would fail the
+     * first write with {@code ProducerFencedException}.
      */
     public synchronized void fence() {
+        if (fatal != null) {
+            throw fatal;
+        }
+        reset();
         producer();
     }
 

@@ -38,13 +38,15 @@ public class Ledger {
     /** One call's records and entries, and how its commit ended. */
     private static final class Pending {
         final List<ProducerRecord<String, byte[]>> records;
-        final LedgerEntry[] entries;
+        final List<LedgerEntry> entries;
+        final List<String> tombstones;
         boolean done;
         RuntimeException failure;
 
-        Pending(List<ProducerRecord<String, byte[]>> records, LedgerEntry[] entries) {
+        Pending(List<ProducerRecord<String, byte[]>> records, List<LedgerEntry> entries, List<String> tombstones) {
             this.records = records;
             this.entries = entries;
+            this.tombstones = tombstones;
         }
     }
 
@@ -61,11 +63,27 @@ public class Ledger {
 
     /** Writes {@code others} (e.g. the result message) and the ledger entries in one transaction. */
     public void recordWith(List<ProducerRecord<String, byte[]>> others, LedgerEntry... entries) {
+        write(others, List.of(entries), List.of());
+    }
+
+    /** Deletes these ledger keys (tombstones, which compaction turns into nothing) in one transaction. */
+    public void delete(List<String> keys) {
+        write(List.of(), List.of(), keys);
+    }
+
+    /**
+     * Writes {@code others}, the ledger entries and tombstones for {@code deletedKeys} in one transaction;
+     * once committed, the entries and tombstones are applied to the book, in that order.
+     */
+    public void write(List<ProducerRecord<String, byte[]>> others, List<LedgerEntry> entries, List<String> deletedKeys) {
         List<ProducerRecord<String, byte[]>> records = new ArrayList<>(others);
         for (LedgerEntry entry : entries) {
             records.add(toRecord(entry));
         }
-        Pending mine = new Pending(records, entries);
+        for (String key : deletedKeys) {
+            records.add(new ProducerRecord<>(topic, key, null));
+        }
+        Pending mine = new Pending(records, List.copyOf(entries), List.copyOf(deletedKeys));
         queue.add(mine);
         synchronized (committing) {
             if (!mine.done) {
@@ -106,6 +124,7 @@ public class Ledger {
             committedListeners.forEach(listener -> listener.accept(entry));
             book.apply(entry);
         }
+        p.tombstones.forEach(book::applyTombstone);
         p.done = true;
     }
 

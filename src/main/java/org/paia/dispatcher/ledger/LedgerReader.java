@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -39,7 +40,9 @@ public class LedgerReader implements SmartLifecycle {
     private volatile KafkaConsumer<String, byte[]> consumer;
     private volatile Thread thread;
     private volatile boolean running;
-    private volatile boolean catchUpRequested;
+    private final java.util.Queue<CompletableFuture<Void>> catchUpRequests = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private volatile Rebuild lastRebuild;
+    private volatile RuntimeException failure;
     private final List<Consumer<LedgerEntry>> appliedListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile long lag = -1;
 
@@ -75,12 +78,12 @@ public class LedgerReader implements SmartLifecycle {
             Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(partitions));
             long records = 0;
             long started = System.nanoTime();
+            // Catch-ups asked for (a new scheduler), each with the end offsets it must reach.
+            Map<CompletableFuture<Void>, Map<TopicPartition, Long>> catchUps = new HashMap<>();
             while (running) {
-                if (catchUpRequested) {
-                    catchUpRequested = false;
-                    book.markBehind();
-                    end = new HashMap<>(consumer.endOffsets(partitions));
-                    started = System.nanoTime();
+                for (CompletableFuture<Void> request = catchUpRequests.poll(); request != null;
+                     request = catchUpRequests.poll()) {
+                    catchUps.put(request, new HashMap<>(consumer.endOffsets(partitions)));
                 }
                 ConsumerRecords<String, byte[]> batch = consumer.poll(Duration.ofMillis(200));
                 for (ConsumerRecord<String, byte[]> record : batch) {
@@ -91,24 +94,34 @@ public class LedgerReader implements SmartLifecycle {
                 if (!book.isCaughtUp()) {
                     end.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
                     if (end.isEmpty()) {
-                        LOG.info("Ledger {} read: {} records in {} ms, {} open tasks", topic, records,
-                                (System.nanoTime() - started) / 1_000_000, book.openTasks());
+                        long millis = (System.nanoTime() - started) / 1_000_000;
+                        lastRebuild = new Rebuild(records, millis);
+                        LOG.info("Ledger {} read: {} records in {} ms; {}", topic, records, millis, book.sizes());
                         book.markCaughtUp();
                     }
                 }
+                catchUps.entrySet().removeIf(request -> {
+                    request.getValue().entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
+                    return request.getValue().isEmpty() && request.getKey().complete(null);
+                });
             }
         } catch (WakeupException e) {
             // stop() was called
         } catch (RuntimeException e) {
             LOG.error("Ledger reader stopped on an error; the scheduler will not launch more games", e);
+            failure = e;
         } finally {
+            catchUpRequests.forEach(r -> r.completeExceptionally(new IllegalStateException("the ledger reader stopped")));
             consumer.close(Duration.ofSeconds(2));
         }
     }
 
     private void apply(ConsumerRecord<String, byte[]> record) {
         if (record.value() == null) {
-            return; // a tombstone left by compaction
+            if (record.key() != null) {
+                book.applyTombstone(record.key()); // a key deleted: a completed task's instance, an expired room
+            }
+            return;
         }
         try {
             LedgerEntry entry = mapper.readValue(record.value(), LedgerEntry.class);
@@ -136,12 +149,27 @@ public class LedgerReader implements SmartLifecycle {
     }
 
     /**
-     * Asks the reader to read to the ledger's current end before the book may act again (after a
-     * leadership change: the previous scheduler's last writes must be seen first).
+     * Asks the reader to read to the ledger's current end (after a leadership change: the previous
+     * scheduler's last writes must be seen before this one acts). Completes once every record committed
+     * before this call has been applied to the book.
      */
-    public void catchUp() {
-        book.markBehind();
-        catchUpRequested = true;
+    public CompletableFuture<Void> catchUp() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        if (failure != null || !running) {
+            done.completeExceptionally(new IllegalStateException("the ledger reader is not running", failure));
+            return done;
+        }
+        catchUpRequests.add(done);
+        return done;
+    }
+
+    /** What the first read of the ledger took: records read (tombstones included) and milliseconds; null before. */
+    public Rebuild lastRebuild() {
+        return lastRebuild;
+    }
+
+    /** The first read of the ledger, from its beginning to the end offsets seen at start. */
+    public record Rebuild(long records, long millis) {
     }
 
     /** Called with every entry read from the ledger, once the book has applied it (metrics, scheduling). */

@@ -107,7 +107,9 @@ public final class AzuriteProcess {
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("azurite.log").toFile()))
                     .start();
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(process), "local-azurite-stop"));
+            // After the application has stopped (Spring Boot runs these once its contexts are closed), so that
+            // no upload in flight loses its storage during a graceful shutdown.
+            org.springframework.boot.SpringApplication.getShutdownHandlers().add(() -> stop(process));
             Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
             while (!isListening(port)) {
                 if (!process.isAlive()) {

@@ -13,8 +13,10 @@ import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.commons.logging.Log;
+import org.apache.kafka.common.utils.Exit;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.env.EnvironmentPostProcessor;
 import org.springframework.boot.logging.DeferredLogFactory;
@@ -93,6 +95,10 @@ public class LocalServers implements EnvironmentPostProcessor, Ordered {
         broker.put("offsets.topic.replication.factor", "1");
         broker.put("group.initial.rebalance.delay.ms", "0");
         broker.put("auto.create.topics.enable", "false");
+        // Compaction of the ledger (tombstoned keys, issue 11) shows within seconds rather than after the
+        // cleaner's default 15 s nap; a smaller dedupe buffer than the default 128 MiB, on the local heap.
+        broker.put("log.cleaner.backoff.ms", "2000");
+        broker.put("log.cleaner.dedupe.buffer.size", String.valueOf(32 * 1024 * 1024));
         return broker;
     }
 
@@ -104,8 +110,22 @@ public class LocalServers implements EnvironmentPostProcessor, Ordered {
         }
         EmbeddedKafkaKraftBroker kafka = new EmbeddedKafkaKraftBroker(1, 3);
         kafka.brokerProperties(broker);
-        kafka.afterPropertiesSet();
-        Runtime.getRuntime().addShutdownHook(new Thread(kafka::destroy, "local-kafka-stop"));
+        // Kafka's test kit deletes the broker's temporary folders in JVM shutdown hooks of its own, which ran
+        // beside the application's graceful shutdown: the broker lost its log folder under the routes still
+        // writing (a flood of KafkaStorageException, then the broker halted). They run after it now.
+        List<Runnable> folderDeletions = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Exit.setShutdownHookAdder((name, hook) -> folderDeletions.add(hook));
+        try {
+            kafka.afterPropertiesSet();
+        } finally {
+            Exit.resetShutdownHookAdder();
+        }
+        // Stopped once the application has stopped (Spring Boot runs these after closing its contexts), not
+        // by a JVM shutdown hook of its own, which ran beside Camel's shutdown and cut the routes' broker off.
+        SpringApplication.getShutdownHandlers().add(() -> {
+            kafka.destroy();
+            folderDeletions.forEach(Runnable::run);
+        });
         return kafka.getBrokersAsString();
     }
 
@@ -135,7 +155,7 @@ public class LocalServers implements EnvironmentPostProcessor, Ordered {
         } catch (UnknownHostException e) {
             throw new IllegalStateException(e);
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(server::destroy, "local-kubernetes-stop"));
+        SpringApplication.getShutdownHandlers().add(server::destroy); // after the application has stopped
         return "http://127.0.0.1:" + server.getPort();
     }
 }

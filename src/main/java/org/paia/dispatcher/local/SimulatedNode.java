@@ -69,6 +69,7 @@ public class SimulatedNode implements SmartLifecycle {
     private final Duration pending;
     private final Duration gameDuration;
     private final Map<String, ScheduledFuture<?>> timers = new ConcurrentHashMap<>();
+    private final java.util.List<GameStart> starts = new java.util.concurrent.CopyOnWriteArrayList<>();
     private ScheduledExecutorService executor;
     private SharedIndexInformer<Pod> informer;
     private volatile boolean running;
@@ -160,6 +161,8 @@ public class SimulatedNode implements SmartLifecycle {
         if (pod == null) {
             return;
         }
+        PodNames.Listed run = PodNames.describe(pod);
+        starts.add(new GameStart(name, run.room(), run.instance(), run.attempt(), started));
         Game game = readGame(pod);
         if (game.lost) {
             schedule(name, game.duration.dividedBy(2), () -> lose(name));
@@ -171,6 +174,15 @@ public class SimulatedNode implements SmartLifecycle {
             return;
         }
         schedule(name, game.duration, () -> end(name, game));
+    }
+
+    /** A game this node started: the pod went Running and its game began. */
+    public record GameStart(String pod, String room, int instance, int attempt, Instant at) {
+    }
+
+    /** Every game this node has started, in order (tests check that no game ran after its outcome was recorded). */
+    public java.util.List<GameStart> starts() {
+        return java.util.List.copyOf(starts);
     }
 
     /** What the simulated game will do, decided from its input file. */
@@ -304,7 +316,11 @@ public class SimulatedNode implements SmartLifecycle {
             try {
                 step.run();
             } catch (RuntimeException e) {
-                LOG.warn("Simulated node step for {} failed: {}", name, e.toString());
+                if (running) {
+                    LOG.warn("Simulated node step for {} failed: {}", name, e.toString());
+                } else {
+                    LOG.debug("Simulated node step for {} not done, the node is stopping: {}", name, e.toString());
+                }
             }
         }, delay.toMillis(), TimeUnit.MILLISECONDS));
     }

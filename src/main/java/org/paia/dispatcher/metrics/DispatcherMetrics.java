@@ -24,7 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The dispatcher's own Prometheus metrics (README "Metrics"). Fed by observers only: the ledger's
+ * The dispatcher's own Prometheus metrics (docs/metrics.md). Fed by observers only: the ledger's
  * committed and applied entries and {@link PipelineEventNotifier}'s view of the routes' exchanges.
  * Every label has a small fixed set of values (no room ids, pod names or free text).
  */

@@ -7,7 +7,7 @@ import org.paia.dispatcher.ledger.LedgerReader;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
-/** The dispatcher's own metrics, hooked onto the ledger and the Camel event stream (README "Metrics"). */
+/** The dispatcher's own metrics, hooked onto the ledger and the Camel event stream (docs/metrics.md). */
 @Configuration(proxyBeanMethods = false)
 public class MetricsConfiguration {
 

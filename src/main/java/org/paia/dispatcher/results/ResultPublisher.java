@@ -25,8 +25,9 @@ import org.paia.dispatcher.schedule.TaskBook;
 
 /**
  * Aggregates a task's instance outcomes into its one result message and publishes it together with
- * the task's {@code TASK_COMPLETED} ledger record, in one Kafka transaction: the result exists if and
- * only if the task is marked completed, so it is never published twice.
+ * the task's {@code TASK_COMPLETED} ledger record and the tombstones of its instance records, in one
+ * Kafka transaction: the result exists if and only if the task is marked completed, so it is never
+ * published twice.
  */
 public class ResultPublisher {
 
@@ -51,7 +52,10 @@ public class ResultPublisher {
         ResultMessage result = aggregate(task);
         ProducerRecord<String, byte[]> record =
                 new ProducerRecord<>(resultTopic, task.roomId(), mapper.writeValueAsBytes(result));
-        ledger.recordWith(List.of(record), LedgerEntry.completed(task.roomId(), result.outcome(), clock.instant()));
+        // The instance records are tombstoned with the completion: the ledger keeps only the room's key,
+        // for the duplicate window (LedgerLifecycle).
+        ledger.write(List.of(record), List.of(LedgerEntry.completed(task.roomId(), result.outcome(), clock.instant())),
+                task.instanceKeys());
     }
 
     ResultMessage aggregate(TaskBook.OpenTask task) throws IOException {

@@ -1,29 +1,50 @@
 package org.paia.dispatcher.schedule;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.camel.CamelContext;
 import org.apache.camel.cluster.CamelClusterEventListener;
 import org.apache.camel.cluster.CamelClusterService;
 import org.apache.camel.cluster.CamelClusterView;
 import org.apache.camel.spring.boot.CamelContextConfiguration;
+import org.paia.dispatcher.failures.FatalErrors;
+import org.paia.dispatcher.kafka.FatalDispatcherException;
 import org.paia.dispatcher.kafka.TransactionalWriter;
 import org.paia.dispatcher.ledger.LedgerReader;
 import org.paia.dispatcher.pods.PodClient;
 import org.paia.dispatcher.pods.PodNames;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.event.ApplicationReadyEvent;
+import org.springframework.context.ApplicationListener;
 
 /**
  * One scheduler at a time: the {@code master:scheduler:...} routes run only on the replica that
- * holds the Kubernetes Lease. Intake keeps running on every replica.
+ * Camel's Kubernetes cluster service names leader, and this class decides when that replica really
+ * schedules. Intake keeps running on every replica.
  *
- * <p>On winning the lease this replica first fences the previous leader (initialising the shared
- * scheduler transactional id aborts whatever it left open and rejects its late writes), then reads
- * the ledger to its new end, and only then lets the scheduler act: a takeover never acts on a
- * picture older than the old leader's last committed write.
+ * <p>Camel's view is not enough on its own. Its notifier reports whoever the Lease names, so a replica
+ * restarted under the same pod name is told it leads before it is started, and before it is even a
+ * candidate (Ready), while the Lease still names its dead predecessor. So this replica schedules only
+ * once the application is ready and the Lease names it with an acquire or renew time written since
+ * this process started: only its own leadership controller writes that.
+ *
+ * <p>On every acquisition this replica first fences the previous scheduler — it initialises a new
+ * producer with the shared scheduler transactional id, which aborts whatever the old one left open and
+ * rejects its late writes; a replica leading a second time must not reuse the producer that the leader
+ * in between fenced — then reads the ledger to its current end and lists the game pods, and only then
+ * lets the book claim anything: a takeover never acts on a picture older than the old leader's last
+ * committed write.
  */
-public class Leadership implements CamelContextConfiguration {
+public class Leadership implements CamelContextConfiguration, ApplicationListener<ApplicationReadyEvent>,
+        AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Leadership.class);
 
@@ -34,15 +55,33 @@ public class Leadership implements CamelContextConfiguration {
     private final LedgerReader reader;
     private final TransactionalWriter schedulerWriter;
     private final PodClient pods;
-    private final AtomicBoolean leader = new AtomicBoolean();
+    private final SchedulerLease lease;
+    private final FatalErrors fatalErrors;
+    private final Duration retryPeriod;
+    /** Lease times written at or after this instant were written by this process. */
+    private final Instant startedAt = Instant.now();
+    private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "scheduler-leadership");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile CamelClusterView view;
+    private volatile boolean ready;
+    private volatile boolean leader;
+    private volatile boolean waitingForLease;
+    private Future<?> recheck;
 
     public Leadership(CamelClusterService clusterService, TaskBook book, LedgerReader reader,
-                      TransactionalWriter schedulerWriter, PodClient pods) {
+                      TransactionalWriter schedulerWriter, PodClient pods, SchedulerLease lease, FatalErrors fatalErrors,
+                      Duration retryPeriod) {
         this.pods = pods;
         this.clusterService = clusterService;
         this.book = book;
         this.reader = reader;
         this.schedulerWriter = schedulerWriter;
+        this.lease = lease;
+        this.fatalErrors = fatalErrors;
+        this.retryPeriod = retryPeriod;
     }
 
     @Override
@@ -57,31 +96,116 @@ public class Leadership implements CamelContextConfiguration {
     @Override
     public void afterApplicationStart(CamelContext camelContext) {
         try {
-            CamelClusterView view = clusterService.getView(NAMESPACE);
-            view.addEventListener((CamelClusterEventListener.Leadership) (v, member) -> changed(v));
-            changed(view);
+            CamelClusterView v = clusterService.getView(NAMESPACE);
+            v.addEventListener((CamelClusterEventListener.Leadership) (changed, member) -> evaluateSoon());
+            view = v;
         } catch (Exception e) {
             throw new IllegalStateException("cannot join the scheduler's leader election", e);
         }
     }
 
-    /** Whether this replica holds the scheduler Lease now. */
-    public boolean isLeader() {
-        return leader.get();
+    /** Nothing is scheduled before the application is started (and so ready to be a Lease candidate). */
+    @Override
+    public void onApplicationEvent(ApplicationReadyEvent event) {
+        ready = true;
+        evaluateSoon();
     }
 
-    private void changed(CamelClusterView view) {
-        boolean isLeader = view.getLocalMember().isLeader();
-        if (isLeader && leader.compareAndSet(false, true)) {
-            LOG.info("This replica ({}) is now the scheduler", view.getLocalMember().getId());
-            book.resetClaims();
-            schedulerWriter.fence();
-            reader.catchUp();
-            listPods();
-        } else if (!isLeader && leader.compareAndSet(true, false)) {
-            LOG.warn("This replica ({}) is no longer the scheduler", view.getLocalMember().getId());
-            book.resetClaims();
+    /** Whether this replica is the scheduler now. */
+    public boolean isLeader() {
+        return leader;
+    }
+
+    private void evaluateSoon() {
+        try {
+            executor.execute(this::evaluate);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
         }
+    }
+
+    private boolean named() {
+        CamelClusterView v = view;
+        return v != null && v.getLocalMember().isLeader();
+    }
+
+    /** Runs on the leadership thread only, so acquisitions and losses never overlap. */
+    private void evaluate() {
+        if (recheck != null) {
+            recheck.cancel(false);
+            recheck = null;
+        }
+        boolean wanted = ready && named();
+        if (wanted && !leader) {
+            if (!lease.heldSince(startedAt)) {
+                if (!waitingForLease) {
+                    waitingForLease = true;
+                    LOG.info("The scheduler Lease names this replica ({}), but this process has not acquired or renewed "
+                            + "it yet: not scheduling until it has", lease.podName());
+                }
+                recheck = executor.schedule(this::evaluate, retryPeriod.toMillis(), TimeUnit.MILLISECONDS);
+                return;
+            }
+            waitingForLease = false;
+            acquire();
+        } else if (!wanted) {
+            waitingForLease = false;
+            if (leader) {
+                lose();
+            }
+        }
+    }
+
+    private void acquire() {
+        long started = System.nanoTime();
+        book.resetClaims();
+        try {
+            schedulerWriter.fence();
+        } catch (FatalDispatcherException e) {
+            fatalErrors.record("scheduler-leadership", e);
+            return;
+        } catch (RuntimeException e) {
+            LOG.warn("Cannot fence the previous scheduler yet ({}); trying again", e.toString());
+            recheck = executor.schedule(this::evaluate, retryPeriod.toMillis(), TimeUnit.MILLISECONDS);
+            return;
+        }
+        if (!caughtUp()) {
+            return;
+        }
+        listPods();
+        leader = true;
+        book.startScheduling();
+        LOG.info("This replica ({}) is now the scheduler: previous scheduler fenced, ledger read to its end, in {} ms",
+                lease.podName(), (System.nanoTime() - started) / 1_000_000);
+    }
+
+    /** Waits until the ledger has been read to its current end; false if leadership went away meanwhile. */
+    private boolean caughtUp() {
+        var done = reader.catchUp();
+        while (true) {
+            try {
+                done.get(retryPeriod.toMillis(), TimeUnit.MILLISECONDS);
+                return true;
+            } catch (TimeoutException e) {
+                if (!named()) {
+                    evaluateSoon();
+                    return false;
+                }
+            } catch (ExecutionException e) {
+                LOG.error("Cannot read the ledger to its end: not scheduling", e.getCause());
+                return false;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+    }
+
+    private void lose() {
+        leader = false;
+        book.stopScheduling();
+        book.resetClaims();
+        LOG.warn("This replica ({}) is no longer the scheduler", lease.podName());
     }
 
     /** Counts the pods a previous leader left against the capacity before anything launches. */
@@ -92,6 +216,16 @@ public class Leadership implements CamelContextConfiguration {
             LOG.info("{} game pods exist; those that have not ended count against the capacity", listed.size());
         } catch (RuntimeException e) {
             LOG.warn("Cannot list game pods yet ({}); the relist will, and nothing launches until then", e.toString());
+        }
+    }
+
+    @Override
+    public void close() {
+        ready = false;
+        executor.shutdownNow();
+        if (leader) {
+            leader = false;
+            book.stopScheduling();
         }
     }
 }

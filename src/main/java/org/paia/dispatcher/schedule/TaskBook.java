@@ -6,6 +6,7 @@ import java.util.BitSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -37,16 +38,21 @@ public class TaskBook {
         final GameTask task;
         final Instant acceptedAt;
         final String invalidReason;
+        /** The acceptance this task runs under: written again should a duplicate acceptance become the room key's latest record. */
+        final LedgerEntry accepted;
         final Map<Integer, LedgerEntry> outcomes = new TreeMap<>();
         final Map<Integer, Integer> attempts = new HashMap<>();
         final Map<Integer, GameRun> active = new HashMap<>();
+        /** Instance keys already tombstoned (read ahead of the completion, from another partition). */
+        final Set<String> tombstoned = new HashSet<>();
         /** Instances that have an outcome or a run in flight: the next due instance is the first clear bit. */
         final BitSet taken = new BitSet();
 
-        OpenTask(String roomId, GameTask task, Instant acceptedAt, String invalidReason) {
-            this.roomId = roomId;
+        OpenTask(LedgerEntry accepted, GameTask task, String invalidReason) {
+            this.roomId = accepted.roomId();
+            this.accepted = accepted;
             this.task = task;
-            this.acceptedAt = acceptedAt;
+            this.acceptedAt = accepted.at();
             this.invalidReason = invalidReason;
         }
 
@@ -72,6 +78,16 @@ public class TaskBook {
             return List.copyOf(outcomes.values());
         }
 
+        /**
+         * The ledger keys of this task's instance records (launches and outcomes): what its completion
+         * tombstones, so that compaction drops them.
+         */
+        public List<String> instanceKeys() {
+            java.util.SortedSet<Integer> instances = new java.util.TreeSet<>(outcomes.keySet());
+            instances.addAll(attempts.keySet());
+            return instances.stream().map(i -> LedgerEntry.instanceKey(roomId, i)).toList();
+        }
+
         /** The first instance with neither an outcome nor a run in flight, or -1. */
         int nextDue() {
             int i = taken.nextClearBit(0);
@@ -91,7 +107,25 @@ public class TaskBook {
 
     private final TaskParser parser;
     private final Map<String, OpenTask> open = new LinkedHashMap<>();
-    private final Set<String> completed = new HashSet<>();
+    /**
+     * Completed rooms, with their {@code TASK_COMPLETED} record, until their room key is tombstoned at the
+     * end of the duplicate window ({@code paia.ledger.duplicate-window}): bounded by the window, not by history.
+     */
+    private final Map<String, LedgerEntry> completed = new LinkedHashMap<>();
+    /**
+     * Instance records read before their task's acceptance. Task records are keyed by room and instance
+     * records by room/instance, so they lie on different partitions, which the reader reads in no
+     * particular order between partitions; these wait for the acceptance (or the completion) of their room.
+     */
+    private final Map<String, List<LedgerEntry>> early = new HashMap<>();
+    /** Keys of instance records of completed tasks that no tombstone has deleted yet (history written before tombstones). */
+    private final Set<String> garbage = new LinkedHashSet<>();
+    /**
+     * Rooms whose latest record is a duplicate acceptance (one the intake let through while it had not read
+     * the first): compaction would keep that one and drop the record that tells the truth, so the truth is
+     * written again. Room → the record to write.
+     */
+    private final Map<String, LedgerEntry> reassert = new LinkedHashMap<>();
     private final Set<String> completing = new HashSet<>();
     private final Map<String, GameRun> runsByPod = new HashMap<>();
     private final Set<String> created = new HashSet<>();
@@ -114,54 +148,176 @@ public class TaskBook {
     /** Whether a pod listing has been taken since the claims were last reset (see {@link #podsListed}). */
     private boolean podsListed;
     private volatile boolean caughtUp;
+    /** Whether this replica is the scheduler now (see {@link Leadership}): nothing is claimed otherwise. */
+    private volatile boolean scheduling;
 
     public TaskBook(TaskParser parser) {
         this.parser = parser;
     }
 
-    /** Applies one ledger record; applying the same record twice changes nothing. */
+    /**
+     * Applies one ledger record; applying the same record twice changes nothing, and neither does the
+     * order in which records of different partitions arrive (an instance record read before its task's
+     * acceptance waits for it).
+     */
     public synchronized void apply(LedgerEntry e) {
         switch (e.type()) {
             case TASK_ACCEPTED -> accept(e);
-            case INSTANCE_LAUNCHED -> {
+            case INSTANCE_LAUNCHED, INSTANCE_OUTCOME -> {
                 OpenTask t = open.get(e.roomId());
                 if (t != null) {
-                    t.attempts.merge(e.instance(), e.attempt(), Math::max);
+                    applyInstance(t, e);
+                } else if (completed.containsKey(e.roomId())) {
+                    garbage.add(e.key()); // its completion's tombstone follows on the same partition, if it was written
+                } else {
+                    early.computeIfAbsent(e.roomId(), room -> new ArrayList<>()).add(e);
                 }
             }
-            case INSTANCE_OUTCOME -> {
-                OpenTask t = open.get(e.roomId());
-                if (t != null && t.outcomes.putIfAbsent(e.instance(), e) == null) {
-                    t.taken.set(e.instance());
-                    GameRun run = t.active.remove(e.instance());
-                    if (run != null) {
-                        forget(run);
-                    }
-                }
+            case TASK_COMPLETED -> complete(e);
+        }
+    }
+
+    private void applyInstance(OpenTask t, LedgerEntry e) {
+        if (e.instance() == null) {
+            return;
+        }
+        if (e.attempt() != null) {
+            t.attempts.merge(e.instance(), e.attempt(), Math::max);
+        }
+        if (e.type() == LedgerEntry.Type.INSTANCE_OUTCOME && t.outcomes.putIfAbsent(e.instance(), e) == null) {
+            t.taken.set(e.instance());
+            GameRun run = t.active.remove(e.instance());
+            if (run != null) {
+                forget(run);
             }
-            case TASK_COMPLETED -> {
-                OpenTask t = open.remove(e.roomId());
-                if (t != null) {
-                    t.active.values().forEach(this::forget);
-                }
-                completed.add(e.roomId());
-                completing.remove(e.roomId());
+        }
+    }
+
+    private void complete(LedgerEntry e) {
+        OpenTask t = open.remove(e.roomId());
+        if (t != null) {
+            t.active.values().forEach(this::forget);
+            // Its instance records are garbage now: the completion's own tombstones (same transaction, read
+            // next or already read) take them off again; those of an older version's completion never come.
+            t.instanceKeys().stream().filter(key -> !t.tombstoned.contains(key)).forEach(garbage::add);
+        }
+        completed.remove(e.roomId()); // re-inserted: the map stays in the order completions were read
+        completed.put(e.roomId(), e);
+        completing.remove(e.roomId());
+        reassert.remove(e.roomId());
+        List<LedgerEntry> waiting = early.remove(e.roomId());
+        if (waiting != null) {
+            waiting.forEach(w -> garbage.add(w.key()));
+        }
+    }
+
+    /**
+     * A tombstone (a record with no value) read from the ledger or committed by this process: an instance
+     * key deleted when its task completed, or a room key deleted at the end of the duplicate window.
+     */
+    public synchronized void applyTombstone(String key) {
+        int slash = key.indexOf('/');
+        if (slash < 0) {
+            if (open.containsKey(key)) {
+                LOG.warn("Ledger: tombstone for room {} ignored, its task is still open", key);
+                return;
+            }
+            completed.remove(key);
+            reassert.remove(key);
+            return;
+        }
+        garbage.remove(key);
+        OpenTask t = open.get(key.substring(0, slash));
+        if (t != null) {
+            t.tombstoned.add(key); // its completion, on another partition, is read next
+        }
+        List<LedgerEntry> waiting = early.get(key.substring(0, slash));
+        if (waiting != null) {
+            waiting.removeIf(w -> w.key().equals(key));
+            if (waiting.isEmpty()) {
+                early.remove(key.substring(0, slash));
             }
         }
     }
 
     private void accept(LedgerEntry e) {
         String room = e.roomId();
-        if (completed.contains(room) || open.containsKey(room)) {
-            LOG.warn("Ledger: a second acceptance of room {} ignored (duplicate task); the first one runs", room);
+        LedgerEntry done = completed.get(room);
+        if (done != null) {
+            // Read after the completion on the room's partition: it is that key's latest record now.
+            LOG.warn("Ledger: a second acceptance of room {} after its completion ignored (duplicate task); "
+                    + "its completion is recorded again so that compaction keeps it", room);
+            reassert.put(room, done);
             return;
         }
+        OpenTask running = open.get(room);
+        if (running != null) {
+            if (sameAcceptance(running.accepted, e)) {
+                reassert.remove(room); // our own re-write of the acceptance
+            } else {
+                LOG.warn("Ledger: a second acceptance of room {} ignored (duplicate task); the first one runs", room);
+                reassert.put(room, running.accepted);
+            }
+            return;
+        }
+        OpenTask t;
         try {
-            open.put(room, new OpenTask(room, parser.parseData(e.task()), e.at(), null));
+            t = new OpenTask(e, parser.parseData(e.task()), null);
         } catch (TaskRejectedException ex) {
             LOG.warn("Accepted task {} is no longer valid under the current configuration: {}", room, ex.getMessage());
-            open.put(room, new OpenTask(room, null, e.at(), ex.getMessage()));
+            t = new OpenTask(e, null, ex.getMessage());
         }
+        open.put(room, t);
+        List<LedgerEntry> waiting = early.remove(room);
+        if (waiting != null) {
+            for (LedgerEntry w : waiting) {
+                applyInstance(t, w);
+            }
+        }
+    }
+
+    private static boolean sameAcceptance(LedgerEntry a, LedgerEntry b) {
+        return java.util.Objects.equals(a.at(), b.at()) && java.util.Objects.equals(a.task(), b.task());
+    }
+
+    /**
+     * Room keys to tombstone, at most {@code max}: rooms completed before {@code cutoff} (outside the
+     * duplicate window), then instance keys of completed tasks that no tombstone has deleted yet.
+     */
+    public synchronized List<String> expiredKeys(Instant cutoff, int max) {
+        List<String> keys = new ArrayList<>();
+        for (Map.Entry<String, LedgerEntry> done : completed.entrySet()) {
+            if (keys.size() >= max) {
+                return keys;
+            }
+            Instant at = done.getValue().at();
+            if (at == null || at.isBefore(cutoff)) {
+                keys.add(LedgerEntry.taskKey(done.getKey()));
+            }
+        }
+        for (String key : garbage) {
+            if (keys.size() >= max) {
+                break;
+            }
+            keys.add(key);
+        }
+        return keys;
+    }
+
+    /** Records to write again because a duplicate acceptance became their key's latest record, at most {@code max}. */
+    public synchronized List<LedgerEntry> reassertions(int max) {
+        return reassert.values().stream().limit(max).toList();
+    }
+
+    /** Sizes of what the book holds, for logs and tests: open tasks, completed rooms, early records, garbage keys. */
+    public synchronized String sizes() {
+        return open.size() + " open tasks, " + completed.size() + " completed rooms in the duplicate window, "
+                + early.values().stream().mapToInt(List::size).sum() + " instance records waiting for their task, "
+                + garbage.size() + " instance keys to tombstone";
+    }
+
+    public synchronized int completedRooms() {
+        return completed.size();
     }
 
     /**
@@ -170,7 +326,7 @@ public class TaskBook {
      */
     public synchronized List<GameTask> upcoming(int n) {
         List<GameTask> next = new ArrayList<>();
-        if (!caughtUp) {
+        if (!caughtUp || !scheduling) {
             return next;
         }
         for (OpenTask t : open.values()) {
@@ -186,17 +342,12 @@ public class TaskBook {
 
     /** Whether a task with this room id is on the ledger already (open or completed). */
     public synchronized boolean isKnown(String roomId) {
-        return open.containsKey(roomId) || completed.contains(roomId);
+        return open.containsKey(roomId) || completed.containsKey(roomId);
     }
 
     /** Marks the ledger as read to its end: from now on the book may launch and complete. */
     public void markCaughtUp() {
         caughtUp = true;
-    }
-
-    /** Until the ledger has been read to its current end again, nothing launches or completes. */
-    public void markBehind() {
-        caughtUp = false;
     }
 
     /**
@@ -220,6 +371,21 @@ public class TaskBook {
         return caughtUp;
     }
 
+    /** This replica has become the scheduler ({@link Leadership}): it may claim runs and completions. */
+    public void startScheduling() {
+        scheduling = true;
+    }
+
+    /** This replica is no longer the scheduler: it claims nothing and leaves pods alone. */
+    public void stopScheduling() {
+        scheduling = false;
+    }
+
+    /** Whether this replica schedules now and has read the ledger to its end: only then may it act on pods. */
+    public boolean mayAct() {
+        return scheduling && caughtUp;
+    }
+
     /**
      * Claims the runs to launch now, within {@code capacity} pods that have not ended in all (and twice
      * that many pods that exist, ended ones still being finished included) and each task's
@@ -232,7 +398,7 @@ public class TaskBook {
     public synchronized Claims claimDue(int capacity, int defaultMaxAttempts) {
         List<GameRun> launch = new ArrayList<>();
         List<GameRun> exhausted = new ArrayList<>();
-        if (!caughtUp || !podsListed) {
+        if (!caughtUp || !podsListed || !scheduling) {
             return new Claims(launch, exhausted);
         }
         Map<String, Integer> held = new HashMap<>();
@@ -392,7 +558,7 @@ public class TaskBook {
 
     /** Whether this instance's outcome is on the ledger, or its whole task is completed. */
     public synchronized boolean isRecorded(String roomId, int instance) {
-        if (completed.contains(roomId)) {
+        if (completed.containsKey(roomId)) {
             return true;
         }
         OpenTask t = open.get(roomId);
@@ -414,7 +580,7 @@ public class TaskBook {
     /** Claims every task whose instances all have outcomes (or that became invalid) for completion. */
     public synchronized List<OpenTask> claimCompletable() {
         List<OpenTask> ready = new ArrayList<>();
-        if (!caughtUp) {
+        if (!caughtUp || !scheduling) {
             return ready;
         }
         for (Map.Entry<String, OpenTask> entry : open.entrySet()) {

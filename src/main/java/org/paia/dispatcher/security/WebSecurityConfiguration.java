@@ -112,7 +112,7 @@ public class WebSecurityConfiguration {
                 .build()));
         if (properties.isEnabled() && users.isEmpty()) {
             LOG.warn("paia.security.users is empty: nobody can log in to Hawtio, Jolokia or the protected "
-                    + "actuator endpoints (see README, \"Hawtio and security\")");
+                    + "actuator endpoints (see docs/operate.md, \"Hawtio and security\")");
         }
         return new InMemoryUserDetailsManager(users);
     }

@@ -118,7 +118,9 @@ public class RunWatcher {
     public List<Pod> reconcile(List<Pod> listed) {
         Map<String, PodNames.Listed> pods = PodNames.listed(listed);
         book.podsListed(pods);
-        if (!book.isCaughtUp()) {
+        if (!book.mayAct()) {
+            // Not the scheduler (Camel may start the master: routes on a replica that does not hold the
+            // Lease yet), or not caught up: a pod this book does not know may be the leader's newest.
             return List.of();
         }
         collectLeftovers(pods);

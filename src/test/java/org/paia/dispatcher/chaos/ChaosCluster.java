@@ -54,6 +54,8 @@ final class ChaosCluster implements AutoCloseable {
 
     static final String NAMESPACE = "paia";
     static final String PROGRAM = "user-1/kart_3d/chaos";
+    /** The ws_uri token of every chaos task: it must never reach a log. */
+    static final String TOKEN = "chaos-token-5f3a9c";
     /** Held so that the level sticks (java.util.logging keeps loggers weakly). */
     private static final java.util.logging.Logger MOCK_SERVER_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
 
@@ -67,6 +69,10 @@ final class ChaosCluster implements AutoCloseable {
     private final List<String> violations = new CopyOnWriteArrayList<>();
     private final Map<String, Pod> pods = new ConcurrentHashMap<>();
     private final KafkaProducer<String, byte[]> producer;
+    /** Every room published, with the instances it asks for (1 for a single game). */
+    private final Map<String, Integer> published = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private final ResultCollector ledger;
+    private volatile int peakAlive;
 
     ChaosCluster(String name) throws Exception {
         dir = Path.of("target", "chaos", name + "-" + System.currentTimeMillis()).toAbsolutePath();
@@ -78,6 +84,7 @@ final class ChaosCluster implements AutoCloseable {
         DispatcherProperties.Kafka topics = new DispatcherProperties.Kafka();
         topics.setBootstrapServers(bootstrapServers());
         new TopicSetup(topics).createMissingTopics();
+        ledger = new ResultCollector(bootstrapServers(), "paia.game.ledger");
         azurite = AzuriteProcess.start(Path.of("."), dir.resolve("azurite"), 0);
         kubernetesServer = new KubernetesMockServer(new Context(Serialization.jsonMapper()), new MockWebServer(),
                 new HashMap<>(), new KubernetesCrudDispatcher(), false);
@@ -134,6 +141,12 @@ final class ChaosCluster implements AutoCloseable {
         if (live.size() > 1) {
             violations.add("two live pods for " + room + "/" + instance + ": " + live);
         }
+        peakAlive = Math.max(peakAlive, (int) pods.values().stream().filter(ChaosCluster::isLive).count());
+    }
+
+    /** The most game pods alive (existing, not ended, not being deleted) at once, over all pod events. */
+    int peakAlive() {
+        return peakAlive;
     }
 
     private static boolean isLive(Pod pod) {
@@ -156,9 +169,80 @@ final class ChaosCluster implements AutoCloseable {
      * election considers Ready pods only, so this is what lets a standby take the lease.
      */
     void markReplicaDown(String replicaId) {
+        setReplicaReady(replicaId, false);
+    }
+
+    /** The replica's pod Ready or not, as kubelet sets it from the readiness probe. */
+    void setReplicaReady(String replicaId, boolean ready) {
         kubernetes.pods().inNamespace(NAMESPACE).withName(replicaId).editStatus(p -> new io.fabric8.kubernetes.api.model.PodBuilder(p)
                 .editStatus().withConditions(new io.fabric8.kubernetes.api.model.PodConditionBuilder()
-                        .withType("Ready").withStatus("False").build()).endStatus().build());
+                        .withType("Ready").withStatus(ready ? "True" : "False").build()).endStatus().build());
+    }
+
+    /**
+     * Deletes one running game pod as kubectl would (its finalizer keeps it until the dispatcher has dealt
+     * with it); returns its name, or null when none runs.
+     */
+    String deleteARunningGamePod() {
+        return gamePods().stream().filter(p -> p.getStatus() != null && "Running".equals(p.getStatus().getPhase())
+                        && p.getMetadata().getDeletionTimestamp() == null)
+                .findFirst().map(p -> {
+                    kubernetes.pods().inNamespace(NAMESPACE).withName(p.getMetadata().getName()).delete();
+                    return p.getMetadata().getName();
+                }).orElse(null);
+    }
+
+    /**
+     * Games the node started after their instance's outcome was already on the ledger (read
+     * {@code read_committed}): a game played again, its first video replaced and its GPU paid twice.
+     */
+    List<String> gamesStartedAfterTheirOutcome() {
+        Map<String, Long> outcomeAt = new HashMap<>();
+        for (org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]> record : ledger.all()) {
+            if (record.value() != null && record.key() != null && record.key().contains("/")
+                    && new String(record.value(), StandardCharsets.UTF_8).contains("\"INSTANCE_OUTCOME\"")) {
+                outcomeAt.putIfAbsent(record.key(), record.timestamp());
+            }
+        }
+        List<String> late = new java.util.ArrayList<>();
+        for (SimulatedNode.GameStart start : node.starts()) {
+            Long recorded = outcomeAt.get(start.room() + "/" + start.instance());
+            if (recorded != null && start.at().toEpochMilli() > recorded) {
+                late.add(start.pod() + " started " + (start.at().toEpochMilli() - recorded)
+                        + " ms after instance " + start.instance() + "'s outcome was recorded");
+            }
+        }
+        return late;
+    }
+
+    /** Game starts, by pod name, of pods that started more than once (reported: a lost pod may legitimately rerun). */
+    Map<String, Long> podsStartedMoreThanOnce() {
+        Map<String, Long> starts = node.starts().stream().collect(java.util.stream.Collectors.groupingBy(
+                SimulatedNode.GameStart::pod, java.util.stream.Collectors.counting()));
+        starts.values().removeIf(n -> n < 2);
+        return starts;
+    }
+
+    /** Dispatcher log files that contain the tasks' ws_uri token. */
+    List<String> logsWithTheToken() throws IOException {
+        Path logs = dir.resolve("dispatchers");
+        if (!Files.isDirectory(logs)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(logs)) {
+            return files.filter(f -> f.toString().endsWith(".log")).filter(f -> {
+                try {
+                    return Files.readString(f, StandardCharsets.ISO_8859_1).contains(TOKEN);
+                } catch (IOException e) {
+                    return false;
+                }
+            }).map(f -> f.getFileName().toString()).toList();
+        }
+    }
+
+    /** Rooms published so far, with the instances each asks for. */
+    Map<String, Integer> published() {
+        return Map.copyOf(published);
     }
 
     String leader() {
@@ -172,14 +256,28 @@ final class ChaosCluster implements AutoCloseable {
 
     /** A task whose simulated game lasts {@code gameMillis} (null: the node's default, 400 ms). */
     private void publishTask(String roomId, Long gameMillis) {
+        publishTask(roomId, gameMillis, 1, 1);
+    }
+
+    private void publishTask(String roomId, Long gameMillis, int instances, int parallelism) {
         String duration = gameMillis == null ? "" : ", \"sim_duration_ms\": " + gameMillis;
+        String batch = instances == 1 ? "" : ", \"instances\": %d, \"parallelism\": %d".formatted(instances, parallelism);
         String task = """
                 {"type": "game_cmd", "data": {"category": "3D", "game_id": 7, "game_name": "kart_3d",
                  "room_id": "%s", "game_param": {"is_pickup": "true", "pickup_map": "1", "user_num": 1%s},
                  "plug_in_data": [], "programs": [{"url": "%s/%s", "code_name": "chaos_player"}],
-                 "ws_uri": "ws://webservice/ws/game_server/room/%s?token=chaos-token"}}
-                """.formatted(roomId, duration, accountUrl(), PROGRAM, roomId);
+                 "ws_uri": "ws://webservice/ws/game_server/room/%s?token=%s"%s}}
+                """.formatted(roomId, duration, accountUrl(), PROGRAM, roomId, TOKEN, batch);
+        published.put(roomId, instances);
         producer.send(new ProducerRecord<>("paia.game.tasks", roomId, task.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** Publishes a batch run (simulated games of the node's default length) and returns its room. */
+    String publishBatch(int instances, int parallelism) {
+        String room = java.util.UUID.randomUUID().toString();
+        publishTask(room, null, instances, parallelism);
+        flush();
+        return room;
     }
 
     /** Publishes {@code count} tasks for new rooms and waits until the broker has them; returns the rooms. */
@@ -262,6 +360,7 @@ final class ChaosCluster implements AutoCloseable {
     @Override
     public void close() throws Exception {
         producer.close(Duration.ofSeconds(5));
+        ledger.close();
         podMonitor.close();
         node.stop();
         kubernetes.close();

@@ -23,6 +23,8 @@ final class DispatcherProcess {
     private final Path log;
     private final Process process;
     private final int httpPort;
+    /** Where the log stood when {@link #stop()} sent SIGTERM; -1 before. */
+    private volatile int stoppedAt = -1;
 
     private DispatcherProcess(String replicaId, Path log, Process process, int httpPort) {
         this.replicaId = replicaId;
@@ -121,6 +123,59 @@ final class DispatcherProcess {
         return logText().contains(text);
     }
 
+    /** How many times the log holds {@code text}. */
+    int logCount(String text) {
+        String log = logText();
+        int count = 0;
+        for (int at = log.indexOf(text); at >= 0; at = log.indexOf(text, at + 1)) {
+            count++;
+        }
+        return count;
+    }
+
+    /** Where {@code text} first appears in the log, or -1. */
+    int logIndexOf(String text) {
+        return logText().indexOf(text);
+    }
+
+    /**
+     * Probes {@code /actuator/health/liveness} as kubelet would — every 500 ms, a 1 s timeout — until
+     * closed; every probe that times out or is not UP is added to {@code failures}.
+     */
+    AutoCloseable probeLiveness(List<String> failures) {
+        java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+        java.util.concurrent.ScheduledExecutorService probes = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        probes.scheduleAtFixedRate(() -> {
+            long started = System.nanoTime();
+            try {
+                java.net.http.HttpResponse<String> response = client.send(java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create("http://127.0.0.1:" + httpPort + "/actuator/health/liveness"))
+                        .timeout(Duration.ofSeconds(1)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() != 200 || !response.body().contains("\"UP\"")) {
+                    failures.add(response.statusCode() + " " + response.body());
+                }
+            } catch (IOException | InterruptedException e) {
+                failures.add(e + " after " + (System.nanoTime() - started) / 1_000_000 + " ms");
+            }
+        }, 0, 500, TimeUnit.MILLISECONDS);
+        return () -> {
+            probes.shutdownNow();
+            probes.awaitTermination(5, TimeUnit.SECONDS);
+        };
+    }
+
+    /**
+     * After {@link #stop()}: the dispatcher shut down without an ERROR line, a RejectedExecutionException or a
+     * step of a route that was already stopped (issue 11: a flood of them on every SIGTERM).
+     */
+    void assertCleanShutdown() {
+        String log = logText();
+        String shutdown = stoppedAt < 0 || stoppedAt > log.length() ? "" : log.substring(stoppedAt);
+        List<String> noisy = shutdown.lines().filter(line -> line.contains(" ERROR ")
+                || line.contains("RejectedExecutionException") || line.contains("has not been started")).toList();
+        org.assertj.core.api.Assertions.assertThat(noisy).as("%s's log lines after SIGTERM", replicaId).isEmpty();
+    }
+
     /** kill -9: no shutdown hook, no flush, no goodbye. Returns the last thing it logged. */
     String kill() throws InterruptedException {
         process.destroyForcibly();
@@ -129,6 +184,9 @@ final class DispatcherProcess {
     }
 
     void stop() throws InterruptedException {
+        if (process.isAlive()) {
+            stoppedAt = logText().length();
+        }
         process.destroy();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             process.destroyForcibly().waitFor();

@@ -131,6 +131,9 @@ class KustomizeManifestsTest {
         Set<String> portNames = app.getPorts().stream().map(ContainerPort::getName).collect(Collectors.toSet());
         assertThat(portNames).contains("http", "jolokia");
         assertProbe(app.getLivenessProbe(), "/actuator/health/liveness", portNames);
+        // An explicit timeout: Kubernetes' default of 1 s restarted a leader during a broker outage when
+        // liveness still asked Kafka (issue 11); it answers from memory now, the timeout is GC headroom.
+        assertThat(app.getLivenessProbe().getTimeoutSeconds()).as("liveness timeoutSeconds").isGreaterThanOrEqualTo(2);
         assertProbe(app.getReadinessProbe(), "/actuator/health/readiness", portNames);
         assertProbe(app.getStartupProbe(), "/actuator/health/liveness", portNames);
 

@@ -194,4 +194,35 @@ class TransactionalWriterIT extends DispatcherIT {
         assertThat(old.fatalError()).isNotNull();
         assertThatThrownBy(() -> old.write(List.of(record(out, "later")))).isInstanceOf(FatalDispatcherException.class);
     }
+
+    // Issue 11, point 2: B schedules, A takes over (its fence fences B's producer while B writes nothing),
+    // then B schedules again. B's fence must start a new producer: reusing the one A fenced failed B's
+    // first write with ProducerFencedException, and B held the Lease doing nothing.
+    @Test
+    void aWriterThatFencesAgainAfterBeingFencedSilentlyWritesAgain() throws Exception {
+        String id = "rpw-refence-" + UUID.randomUUID();
+        TransactionalWriter b = writer(id);
+        b.fence();
+        b.write(List.of(record(out, "b first term")));
+
+        TransactionalWriter a = writer(id);
+        a.fence();
+        a.write(List.of(record(out, "a")));
+
+        b.fence(); // B leads again
+        b.write(List.of(record(out, "b second term")));
+        assertThat(b.fatalError()).isNull();
+        assertThatThrownBy(() -> a.write(List.of(record(out, "a late")))).as("A is the stale one now")
+                .isInstanceOf(FatalDispatcherException.class);
+
+        try (KafkaConsumer<String, byte[]> consumer = consumer("rpw-refence-" + UUID.randomUUID())) {
+            consumer.subscribe(List.of(out));
+            List<String> values = new java.util.ArrayList<>();
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                consumer.poll(Duration.ofMillis(200)).forEach(r -> values.add(new String(r.value(), StandardCharsets.UTF_8)));
+                return values.size() >= 3;
+            });
+            assertThat(values).containsExactly("b first term", "a", "b second term");
+        }
+    }
 }

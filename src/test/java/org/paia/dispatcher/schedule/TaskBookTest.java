@@ -28,15 +28,20 @@ class TaskBookTest {
     void newBook() {
         book = new TaskBook(new TaskParser(mapper, new DispatcherProperties.Limits(), Set.of("kart_3d"), ACCOUNT));
         book.markCaughtUp();
+        book.startScheduling();
         book.podsListed(Map.of());
     }
 
     private void accept(String room, String batchFields) {
+        book.apply(acceptance(room, batchFields, Instant.now()));
+    }
+
+    private LedgerEntry acceptance(String room, String batchFields, Instant at) {
         ObjectNode data = (ObjectNode) readTree("""
                 {"game_id": 7, "game_name": "kart_3d", "room_id": "%s", "ws_uri": "ws://web/ws?token=t",
                  "programs": [{"url": "%s/user-1/p", "code_name": "p"}] %s}""".formatted(room, ACCOUNT,
                 batchFields.isEmpty() ? "" : ", " + batchFields));
-        book.apply(LedgerEntry.accepted(room, data, Instant.now()));
+        return LedgerEntry.accepted(room, data, at);
     }
 
     private Object readTree(String json) {
@@ -217,5 +222,144 @@ class TaskBookTest {
                 .containsExactlyInAnyOrder(before.get(1).podName(), third.podName());
         assertThat(book.occupiedSlots()).isEqualTo(2);
         assertThat(book.claimDue(5, 3).launch()).as("parallelism 2 reached").isEmpty();
+    }
+
+    // Issue 11, point 1: task records are keyed by room, instance records by room/instance, so they lie on
+    // different partitions and a rebuild may read an instance's outcome before its task's acceptance. The
+    // book dropped such records: a rebuilt scheduler ran a finished game again and forgot attempts.
+    @Test
+    void instanceRecordsReadBeforeTheirTasksAcceptanceAreKept() {
+        Instant at = Instant.parse("2026-12-01T10:00:00Z");
+        book.apply(LedgerEntry.launched("t", 0, 0, PodNames.podName("t", 0, 0), at));
+        book.apply(LedgerEntry.outcome("t", 0, 0, PodNames.podName("t", 0, 0), Outcome.SUCCEEDED, null, null, null,
+                null, at, at));
+        book.apply(LedgerEntry.launched("t", 1, 2, PodNames.podName("t", 1, 2), at));
+        book.apply(acceptance("t", "\"instances\": 3, \"max_attempts\": 5", at));
+
+        List<GameRun> launched = book.claimDue(5, 3).launch();
+        assertThat(launched).as("instance 0 succeeded already: never launched again")
+                .extracting(GameRun::instance).containsExactlyInAnyOrder(1, 2);
+        assertThat(launched).filteredOn(r -> r.instance() == 1).extracting(GameRun::attempt)
+                .as("instance 1 keeps its attempts").containsExactly(2);
+        assertThat(book.claimCompletable()).isEmpty();
+    }
+
+    @Test
+    void aCompletionReadBeforeItsInstanceRecordsLeavesNothingOpenAndTheirKeysAreTombstoned() {
+        Instant at = Instant.now();
+        book.apply(acceptance("t", "", at));
+        book.apply(LedgerEntry.completed("t", Outcome.SUCCEEDED, at));
+        // Records of another partition, read afterwards; an older version wrote no tombstones for them.
+        book.apply(LedgerEntry.launched("t", 0, 0, "p", at));
+        book.apply(LedgerEntry.outcome("t", 0, 0, "p", Outcome.SUCCEEDED, null, null, null, null, at, at));
+        assertThat(book.openTasks()).isZero();
+        assertThat(book.claimDue(5, 3).launch()).isEmpty();
+        assertThat(book.expiredKeys(at.minusSeconds(60), 100)).containsExactly("t/0");
+        book.applyTombstone("t/0");
+        assertThat(book.expiredKeys(at.minusSeconds(60), 100)).isEmpty();
+    }
+
+    @Test
+    void aTaskCompletedUnderTheOldVersionHasItsInstanceKeysTombstonedAndItsRoomKeyAtTheEndOfTheWindow() {
+        Instant at = Instant.parse("2026-11-01T10:00:00Z");
+        book.apply(LedgerEntry.launched("old", 0, 0, "p", at)); // read before the acceptance: waits for it
+        book.apply(acceptance("old", "\"instances\": 2", at));
+        book.apply(LedgerEntry.outcome("old", 0, 0, "p", Outcome.SUCCEEDED, null, null, null, null, at, at));
+        book.apply(LedgerEntry.outcome("old", 1, 0, "p", Outcome.SUCCEEDED, null, null, null, null, at, at));
+        book.apply(LedgerEntry.completed("old", Outcome.SUCCEEDED, at));
+        book.apply(LedgerEntry.launched("old", 1, 0, "p", at)); // another partition, read last
+
+        assertThat(book.isKnown("old")).isTrue();
+        assertThat(book.expiredKeys(at.minusSeconds(1), 100)).as("within the window: the instance keys left behind")
+                .containsExactlyInAnyOrder("old/0", "old/1");
+        assertThat(book.expiredKeys(at.plusSeconds(1), 100)).as("outside the window: the room key too")
+                .containsExactlyInAnyOrder("old", "old/0", "old/1");
+    }
+
+    // Point 6: the room key is kept only for the duplicate window; then it is tombstoned, and the room
+    // may run again (documented).
+    @Test
+    void aRoomOutsideTheDuplicateWindowIsForgottenAndMayBeAcceptedAgain() {
+        Instant at = Instant.parse("2026-11-01T10:00:00Z");
+        accept("r", "");
+        GameRun run = book.claimDue(5, 3).launch().get(0);
+        succeed(run);
+        TaskBook.OpenTask done = book.claimCompletable().get(0);
+        assertThat(done.instanceKeys()).as("what the completion tombstones").containsExactly("r/0");
+        book.apply(LedgerEntry.completed("r", Outcome.SUCCEEDED, at));
+        done.instanceKeys().forEach(book::applyTombstone); // committed with the completion (ResultPublisher)
+        assertThat(book.isKnown("r")).isTrue();
+        assertThat(book.completedRooms()).isEqualTo(1);
+
+        List<String> expired = book.expiredKeys(at.plusSeconds(1), 100);
+        assertThat(expired).containsExactly("r");
+        expired.forEach(book::applyTombstone);
+        assertThat(book.isKnown("r")).isFalse();
+        assertThat(book.completedRooms()).isZero();
+
+        accept("r", "");
+        assertThat(book.claimDue(5, 3).launch()).extracting(GameRun::roomId).containsExactly("r");
+    }
+
+    // A duplicate acceptance the intake let through (it had not read the first one yet) and that lands
+    // after the completion is the room key's latest record: compaction would keep it and drop the
+    // completion, and the next rebuild would run the game again. The completion is written again.
+    @Test
+    void aDuplicateAcceptanceAfterTheCompletionMakesTheCompletionBeWrittenAgain() {
+        Instant at = Instant.now();
+        book.apply(acceptance("d", "", at));
+        book.apply(LedgerEntry.outcome("d", 0, 0, "p", Outcome.SUCCEEDED, null, null, null, null, at, at));
+        LedgerEntry completion = LedgerEntry.completed("d", Outcome.SUCCEEDED, at);
+        book.apply(completion);
+        book.apply(acceptance("d", "", at.plusSeconds(5)));
+
+        assertThat(book.openTasks()).as("the duplicate does not run").isZero();
+        assertThat(book.reassertions(10)).containsExactly(completion);
+        book.apply(completion); // written again, and read back
+        assertThat(book.reassertions(10)).isEmpty();
+    }
+
+    @Test
+    void aDuplicateAcceptanceOfAnOpenTaskMakesTheFirstAcceptanceBeWrittenAgain() {
+        Instant at = Instant.now();
+        LedgerEntry first = acceptance("o", "\"instances\": 2", at);
+        book.apply(first);
+        book.apply(acceptance("o", "\"instances\": 9", at.plusSeconds(1)));
+        assertThat(book.reassertions(10)).containsExactly(first);
+        book.apply(first);
+        assertThat(book.reassertions(10)).isEmpty();
+        assertThat(book.claimDue(20, 3).launch()).as("the first acceptance runs").hasSize(2);
+    }
+
+    // Point 3: a replica that is not the scheduler (or not yet) claims nothing, whatever it has read.
+    @Test
+    void nothingIsClaimedWhileThisReplicaIsNotTheScheduler() {
+        accept("t", "");
+        book.stopScheduling();
+        assertThat(book.claimDue(5, 3).launch()).isEmpty();
+        assertThat(book.upcoming(5)).isEmpty();
+        assertThat(book.mayAct()).isFalse();
+        book.startScheduling();
+        assertThat(book.claimDue(5, 3).launch()).hasSize(1);
+    }
+
+    // The completion and its tombstones are one transaction, but on different partitions: whichever the
+    // reader meets first, nothing is left to tombstone again; a completion written by an older version
+    // (no tombstones) leaves its instance keys to the sweep.
+    @Test
+    void aCompletionWithItsTombstonesLeavesNothingToTombstoneWhateverTheOrderTheyAreRead() {
+        Instant at = Instant.now();
+        book.apply(acceptance("a", "\"instances\": 2", at));
+        book.apply(LedgerEntry.outcome("a", 0, 0, "p", Outcome.SUCCEEDED, null, null, null, null, at, at));
+        book.apply(LedgerEntry.outcome("a", 1, 0, "p", Outcome.SUCCEEDED, null, null, null, null, at, at));
+        book.applyTombstone("a/0"); // read before the completion
+        book.apply(LedgerEntry.completed("a", Outcome.SUCCEEDED, at));
+        book.applyTombstone("a/1"); // read after it
+        assertThat(book.expiredKeys(at.minusSeconds(60), 100)).isEmpty();
+
+        book.apply(acceptance("old", "", at));
+        book.apply(LedgerEntry.outcome("old", 0, 0, "p", Outcome.SUCCEEDED, null, null, null, null, at, at));
+        book.apply(LedgerEntry.completed("old", Outcome.SUCCEEDED, at));
+        assertThat(book.expiredKeys(at.minusSeconds(60), 100)).containsExactly("old/0");
     }
 }
