@@ -217,7 +217,8 @@ public class DispatcherConfiguration {
                           TransactionalWriter schedulerWriter, PodClient pods, SchedulerLease lease,
                           FatalErrors fatalErrors, DispatcherProperties properties) {
         return new Leadership(clusterService, book, reader, schedulerWriter, pods, lease, fatalErrors,
-                properties.getKubernetes().getLeaderElection().getRetryPeriod());
+                properties.getKubernetes().getLeaderElection().getRetryPeriod(),
+                properties.getKubernetes().getLeaderElection().getLeaseDuration());
     }
 
     /** A scheduling pass as soon as a task is accepted (on the scheduler replica), not on the next tick. */

@@ -58,6 +58,7 @@ public class Leadership implements CamelContextConfiguration, ApplicationListene
     private final SchedulerLease lease;
     private final FatalErrors fatalErrors;
     private final Duration retryPeriod;
+    private final Duration leaseDuration;
     /** Lease times written at or after this instant were written by this process. */
     private final Instant startedAt = Instant.now();
     private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -73,7 +74,7 @@ public class Leadership implements CamelContextConfiguration, ApplicationListene
 
     public Leadership(CamelClusterService clusterService, TaskBook book, LedgerReader reader,
                       TransactionalWriter schedulerWriter, PodClient pods, SchedulerLease lease, FatalErrors fatalErrors,
-                      Duration retryPeriod) {
+                      Duration retryPeriod, Duration leaseDuration) {
         this.pods = pods;
         this.clusterService = clusterService;
         this.book = book;
@@ -82,6 +83,7 @@ public class Leadership implements CamelContextConfiguration, ApplicationListene
         this.lease = lease;
         this.fatalErrors = fatalErrors;
         this.retryPeriod = retryPeriod;
+        this.leaseDuration = leaseDuration;
     }
 
     @Override
@@ -137,11 +139,12 @@ public class Leadership implements CamelContextConfiguration, ApplicationListene
         }
         boolean wanted = ready && named();
         if (wanted && !leader) {
-            if (!lease.heldSince(startedAt)) {
+            if (!lease.heldSince(startedAt, leaseDuration)) {
                 if (!waitingForLease) {
                     waitingForLease = true;
-                    LOG.info("The scheduler Lease names this replica ({}), but this process has not acquired or renewed "
-                            + "it yet: not scheduling until it has", lease.podName());
+                    LOG.info("The scheduler Lease names this replica ({}), but this process does not hold it (not "
+                            + "Ready, or not acquired or renewed by this process yet): not scheduling until it does",
+                            lease.podName());
                 }
                 recheck = executor.schedule(this::evaluate, retryPeriod.toMillis(), TimeUnit.MILLISECONDS);
                 return;

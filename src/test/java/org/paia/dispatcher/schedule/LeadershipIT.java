@@ -79,7 +79,7 @@ class LeadershipIT extends DispatcherIT {
         DefaultCamelContext camel = new DefaultCamelContext();
         try (TransactionalWriter writer = new TransactionalWriter(bootstrap, "leadership-it-" + replica, Map.of())) {
             Leadership leadership = new Leadership(election, book, reader, writer, new PodClient(k8s, NAMESPACE),
-                    new SchedulerLease(k8s, NAMESPACE, leaseName, replica), new FatalErrors(camel), Duration.ofMillis(100));
+                    new SchedulerLease(k8s, NAMESPACE, leaseName, replica), new FatalErrors(camel), Duration.ofMillis(100), Duration.ofSeconds(1));
             reader.start();
             leadership.beforeApplicationStart(camel);
             camel.start();
@@ -99,6 +99,14 @@ class LeadershipIT extends DispatcherIT {
                 Lease lease = k8s.leases().inNamespace(NAMESPACE).withName(leaseName + "-" + Leadership.NAMESPACE).get();
                 assertThat(lease.getSpec().getHolderIdentity()).isEqualTo(replica);
                 assertThat(lease.getSpec().getRenewTime().toInstant()).as("renewed by this process").isAfter(started);
+
+                // Found by the rolling-update chaos test: a leader whose pod stops being Ready loses the Lease,
+                // and Camel's notifier then names it again from its own last renewal (it is no candidate, so
+                // nobody else may acquire yet). It must not take that for a new term, which would fence the
+                // replica that takes over next.
+                setReady(k8s, replica, false);
+                await().atMost(Duration.ofSeconds(30)).until(() -> !leadership.isLeader());
+                await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> !leadership.isLeader());
             } finally {
                 leadership.close();
                 camel.stop();
