@@ -95,7 +95,8 @@ class BatchRunIT extends DispatcherIT {
             assertThat(result.path("gpu_seconds").asDouble()).isPositive();
             Map<Integer, JsonNode> outcomes = byInstance(manifest(result));
             assertThat(outcomes).hasSize(1000);
-            assertThat(outcomes.get(999).path("artifacts").path("result").asText()).contains("run-999-0/result.json");
+            assertThat(java.net.URLDecoder.decode(outcomes.get(999).path("artifacts").path("result").asText(),
+                    java.nio.charset.StandardCharsets.UTF_8)).contains("run-999-0/result.json");
 
             Set<String> created = new HashSet<>();
             pods.events().stream().filter(e -> room.equals(e.room()) && e.action() == Watcher.Action.ADDED)
@@ -227,7 +228,7 @@ class BatchRunIT extends DispatcherIT {
 
     /** One result, and still one after the scheduler had time to publish a second (two relist passes). */
     private void assertOneResult(String room) {
-        NotifyBuilder relisted = new NotifyBuilder(camel).fromRoute("pod-relist").whenCompleted(2).create();
+        NotifyBuilder relisted = new NotifyBuilder(camel).fromRoute("pod-relist-tick").whenCompleted(2).create();
         assertThat(relisted.matches(30, TimeUnit.SECONDS)).isTrue();
         assertThat(resultsOf(room)).hasSize(1);
     }

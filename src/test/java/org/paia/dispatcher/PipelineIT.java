@@ -57,7 +57,11 @@ class PipelineIT extends DispatcherIT {
         // the links download the real artifacts, read-only and scoped to one blob
         String video = result.path("artifacts").path("video").asText();
         String resultLink = result.path("artifacts").path("result").asText();
-        assertThat(video).contains("sp=r&").contains("sr=b").contains("/records/" + room + "/run-0-0/video.mp4?");
+        // The component's downloadLink: a service SAS on one blob (sr=b), read only (sp=r), expiring (se=); the
+        // blob's path comes percent-encoded (%2F), which Azure Storage decodes.
+        assertThat(video).contains("sp=r&").contains("sr=b").contains("se=");
+        assertThat(java.net.URLDecoder.decode(video.substring(0, video.indexOf('?')), StandardCharsets.UTF_8))
+                .endsWith("/records/" + room + "/run-0-0/video.mp4");
         assertThat(download(video)).startsWith(new String(new byte[] {0, 0, 0, 0x18}, StandardCharsets.ISO_8859_1) + "ftyp");
         JsonNode uploadedResult = new com.fasterxml.jackson.databind.ObjectMapper().readTree(download(resultLink));
         assertThat(uploadedResult.path("players").get(0).path("code_name").asText()).isEqualTo("kart3d_ppo_test");
@@ -68,7 +72,7 @@ class PipelineIT extends DispatcherIT {
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> kubernetes.pods().inNamespace("paia").withName(pod).get() == null);
         // Exactly one result, also after two more relist passes have seen everything again.
-        NotifyBuilder relisted = new NotifyBuilder(camel).fromRoute("pod-relist").whenCompleted(2).create();
+        NotifyBuilder relisted = new NotifyBuilder(camel).fromRoute("pod-relist-tick").whenCompleted(2).create();
         assertThat(relisted.matches(15, TimeUnit.SECONDS)).isTrue();
         assertThat(resultsOf(room)).hasSize(1);
     }

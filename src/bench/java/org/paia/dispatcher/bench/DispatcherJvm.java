@@ -118,6 +118,14 @@ final class DispatcherJvm implements AutoCloseable {
         return memory().getHeapMemoryUsage().getUsed();
     }
 
+    /** The last processing time, in ms, of the route step with this id (Camel's JMX processor MBean). */
+    long processorLastMillis(String processorId) throws Exception {
+        memory();
+        javax.management.ObjectName name = new javax.management.ObjectName(
+                "org.apache.camel:context=paia-dispatcher,type=processors,name=\"" + processorId + "\"");
+        return ((Number) jmx.getMBeanServerConnection().getAttribute(name, "LastProcessingTime")).longValue();
+    }
+
     String maxHeap() throws IOException {
         return Bench.mib(memory().getHeapMemoryUsage().getMax());
     }

@@ -1,6 +1,24 @@
 package org.paia.dispatcher.config;
 
 import com.azure.storage.blob.BlobServiceClient;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import java.util.List;
+import org.apache.camel.Exchange;
+import org.apache.camel.LoggingLevel;
+import org.apache.camel.processor.errorhandler.RedeliveryPolicy;
+import org.apache.camel.spring.boot.CamelContextConfiguration;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.paia.dispatcher.download.ProgramCache;
+import org.paia.dispatcher.download.ProgramDownloads;
+import org.paia.dispatcher.download.ProgramFiles;
+import org.paia.dispatcher.intake.IntakeGuard;
+import org.paia.dispatcher.intake.IntakeRecords;
+import org.paia.dispatcher.kafka.IntakeOffsets;
+import org.paia.dispatcher.kafka.TransactionalComponent;
+import org.paia.dispatcher.ledger.LedgerWrite;
+import org.paia.dispatcher.results.ArtifactLinks;
+import org.paia.dispatcher.results.TaskCompletions;
+import org.springframework.boot.autoconfigure.jackson.Jackson2ObjectMapperBuilderCustomizer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
@@ -12,14 +30,12 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ProducerTemplate;
-import org.paia.dispatcher.download.ProgramDownloader;
 import org.paia.dispatcher.failures.DispatcherHealthChecks;
 import org.paia.dispatcher.failures.FatalErrors;
 import org.paia.dispatcher.failures.Failures;
 import org.paia.dispatcher.failures.RetryMetrics;
 import org.paia.dispatcher.failures.IntakeProgress;
 import org.paia.dispatcher.download.Workspace;
-import org.paia.dispatcher.intake.TaskIntake;
 import org.paia.dispatcher.kafka.TransactionalCommitFactory;
 import org.paia.dispatcher.kafka.TransactionalWriter;
 import org.paia.dispatcher.ledger.Ledger;
@@ -28,7 +44,6 @@ import org.paia.dispatcher.ledger.LedgerReader;
 import org.paia.dispatcher.pods.GameLauncher;
 import org.paia.dispatcher.pods.PodClient;
 import org.paia.dispatcher.pods.PodRenderer;
-import org.paia.dispatcher.results.ArtifactStore;
 import org.paia.dispatcher.results.ResultPublisher;
 import org.paia.dispatcher.results.RunFinisher;
 import org.apache.camel.component.kubernetes.KubernetesConfiguration;
@@ -113,8 +128,67 @@ public class DispatcherConfiguration {
     }
 
     @Bean
-    LedgerLifecycle ledgerLifecycle(TaskBook book, Ledger ledger, DispatcherProperties properties, Clock clock) {
-        return new LedgerLifecycle(book, ledger, properties.getLedger().getDuplicateWindow(), clock);
+    LedgerLifecycle ledgerLifecycle(TaskBook book, DispatcherProperties properties, Clock clock) {
+        return new LedgerLifecycle(book, properties.getLedger().getDuplicateWindow(), clock);
+    }
+
+    /**
+     * {@code paia-tx:intake} and {@code paia-tx:ledger}: the routes' one way to write to Kafka exactly once
+     * (see {@link TransactionalComponent}).
+     */
+    @Bean(TransactionalComponent.SCHEME)
+    TransactionalComponent transactionalComponent(TransactionalWriter intakeWriter, Ledger ledger) {
+        return new TransactionalComponent(Map.of(
+                "intake", exchange -> intakeWriter.write(records(exchange),
+                        IntakeOffsets.consumed(exchange)),
+                "ledger", exchange -> ledger.write(exchange.getMessage().getMandatoryBody(LedgerWrite.class))));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<ProducerRecord<String, byte[]>> records(Exchange exchange) throws Exception {
+        return exchange.getMessage().getMandatoryBody(List.class);
+    }
+
+    /** Refuses a consumer of the task topic that would end exactly-once (at start-up and on a live reload). */
+    @Bean
+    CamelContextConfiguration intakeGuard(DispatcherProperties properties) {
+        IntakeGuard guard = new IntakeGuard(properties.getKafka().getTaskTopic());
+        return new CamelContextConfiguration() {
+            @Override
+            public void beforeApplicationStart(CamelContext camelContext) {
+                camelContext.getCamelContextExtension().registerEndpointCallback(guard);
+            }
+
+            @Override
+            public void afterApplicationStart(CamelContext camelContext) {
+                // nothing
+            }
+        };
+    }
+
+    /**
+     * The application's JSON mapper reads at most 256 levels deep (the intake refuses tasks deeper than 64;
+     * the ledger wraps a task in two more levels), so that no message can exhaust the stack.
+     */
+    @Bean
+    Jackson2ObjectMapperBuilderCustomizer boundedJsonNesting() {
+        return builder -> builder.postConfigurer(mapper -> mapper.getFactory().setStreamReadConstraints(
+                StreamReadConstraints.builder().maxNestingDepth(256).build()));
+    }
+
+    /** The one redelivery policy for retriable failures (paia.retry.*), referenced by every route configuration. */
+    @Bean
+    RedeliveryPolicy retriable(DispatcherProperties properties) {
+        DispatcherProperties.Retry retry = properties.getRetry();
+        RedeliveryPolicy policy = new RedeliveryPolicy();
+        policy.setMaximumRedeliveries(retry.getMaxRedeliveries());
+        policy.setRedeliveryDelay(retry.getInitialDelayMs());
+        policy.setMaximumRedeliveryDelay(retry.getMaxDelayMs());
+        policy.setUseExponentialBackOff(true);
+        policy.setBackOffMultiplier(2);
+        policy.setUseCollisionAvoidance(true);
+        policy.setRetryAttemptedLogLevel(LoggingLevel.WARN);
+        return policy;
     }
 
     @Bean
@@ -125,9 +199,9 @@ public class DispatcherConfiguration {
     }
 
     @Bean
-    TaskIntake taskIntake(TaskParser parser, TransactionalWriter intakeWriter, Ledger ledger, ObjectMapper mapper,
-                          DispatcherProperties properties, Clock clock, TaskBook book) {
-        return new TaskIntake(parser, intakeWriter, ledger, mapper, properties.getKafka().getResultTopic(),
+    IntakeRecords intakeRecords(Ledger ledger, ObjectMapper mapper, DispatcherProperties properties, Clock clock,
+                                TaskBook book) {
+        return new IntakeRecords(ledger, mapper, properties.getKafka().getResultTopic(),
                 properties.getKafka().getDeadLetterTopic(), clock, book);
     }
 
@@ -156,34 +230,58 @@ public class DispatcherConfiguration {
     }
 
     @Bean
-    ProgramDownloader programDownloader(BlobServiceClient blobs, DispatcherProperties properties) {
-        return new ProgramDownloader(blobs, properties.getLimits().getMaxFilesPerProgram(),
-                properties.getLimits().getMaxProgramBytes());
+    ProgramDownloads programDownloads(Workspace workspace, DispatcherProperties properties) {
+        return new ProgramDownloads(workspace, properties.getLimits().getMaxFilesPerProgram(),
+                properties.getLimits().getMaxProgramBytes(), properties.getGames());
     }
 
+    @Bean
+    ProgramCache programCache() {
+        return new ProgramCache();
+    }
+
+    @Bean
+    ProgramFiles programFiles() {
+        return new ProgramFiles();
+    }
+
+    // Thread pools of the routes' parallel steps. Camel's executor service manager owns them and shuts them
+    // down when the routes have stopped; Spring must not shut them down before (destroyMethod off), or a
+    // graceful shutdown rejects the work still in flight.
+
     /** The threads the scheduling pass launches game runs on (the {@code schedule-pass} route's split). */
-    @Bean(destroyMethod = "shutdownNow")
+    @Bean(destroyMethod = "")
     ExecutorService launchPool(CamelContext camel, DispatcherProperties properties) {
         return camel.getExecutorServiceManager().newFixedThreadPool(this, "launch",
                 properties.getScheduler().getLaunchThreads());
     }
 
     /** The threads that fetch the programs of upcoming tasks ahead of their launch. */
-    @Bean(destroyMethod = "shutdownNow")
+    @Bean(destroyMethod = "")
     ExecutorService prefetchPool(CamelContext camel) {
         return camel.getExecutorServiceManager().newFixedThreadPool(this, "prefetch", 2);
     }
 
-    @Bean
-    GameLauncher gameLauncher(ProgramDownloader downloader, Workspace workspace, PodRenderer renderer, PodClient pods,
-                              DispatcherProperties properties, ExecutorService prefetchPool) {
-        return new GameLauncher(downloader, workspace, renderer, pods, properties, prefetchPool);
+    /** The threads completed tasks are published on (the {@code task-complete} route's aggregator output). */
+    @Bean(destroyMethod = "")
+    ExecutorService completionPool(CamelContext camel) {
+        return camel.getExecutorServiceManager().newFixedThreadPool(this, "completion", 2);
     }
 
     @Bean
-    Scheduler scheduler(TaskBook book, Ledger ledger, PodClient pods, DispatcherProperties properties, Clock clock) {
-        return new Scheduler(book, ledger, pods, properties.getMaxAttempts(),
-                properties.getScheduler().getMaxActivePods(), properties.getScheduler().getPrefetchRooms(), clock);
+    GameLauncher gameLauncher(Workspace workspace, PodRenderer renderer, DispatcherProperties properties) {
+        return new GameLauncher(workspace, renderer, properties);
+    }
+
+    @Bean
+    Scheduler scheduler(TaskBook book, DispatcherProperties properties, Clock clock) {
+        return new Scheduler(book, properties.getMaxAttempts(), properties.getScheduler().getMaxActivePods(),
+                properties.getScheduler().getPrefetchRooms(), clock);
+    }
+
+    @Bean
+    TaskCompletions taskCompletions(TaskBook book) {
+        return new TaskCompletions(book);
     }
 
     @Bean
@@ -214,9 +312,9 @@ public class DispatcherConfiguration {
 
     @Bean(destroyMethod = "close")
     Leadership leadership(KubernetesClusterService clusterService, TaskBook book, LedgerReader reader,
-                          TransactionalWriter schedulerWriter, PodClient pods, SchedulerLease lease,
+                          TransactionalWriter schedulerWriter, SchedulerLease lease,
                           FatalErrors fatalErrors, DispatcherProperties properties) {
-        return new Leadership(clusterService, book, reader, schedulerWriter, pods, lease, fatalErrors,
+        return new Leadership(clusterService, book, reader, schedulerWriter, lease, fatalErrors,
                 properties.getKubernetes().getLeaderElection().getRetryPeriod(),
                 properties.getKubernetes().getLeaderElection().getLeaseDuration());
     }
@@ -269,36 +367,37 @@ public class DispatcherConfiguration {
     }
 
     @Bean
-    RunWatcher runWatcher(TaskBook book, PodClient pods, DispatcherProperties properties, Clock clock) {
-        return new RunWatcher(book, pods, properties.getKubernetes().getPendingTimeout(), clock);
+    RunWatcher runWatcher(TaskBook book, DispatcherProperties properties, Clock clock) {
+        return new RunWatcher(book, properties.getKubernetes().getPendingTimeout(), clock);
+    }
+
+    /** The records container exists before the first upload (created if missing, like the topics). */
+    @Bean
+    Object recordsContainer(BlobServiceClient blobs, DispatcherProperties properties) {
+        blobs.getBlobContainerClient(properties.getStorage().getRecordsContainer()).createIfNotExists();
+        return properties.getStorage().getRecordsContainer();
     }
 
     @Bean
-    ArtifactStore artifactStore(BlobServiceClient blobs, DispatcherProperties properties, Clock clock) {
-        ArtifactStore store = new ArtifactStore(blobs, properties.getStorage().getRecordsContainer(),
-                properties.getStorage().getSasExpiry(), clock);
-        store.ensureContainer();
-        return store;
-    }
-
-    @Bean
-    RunFinisher runFinisher(Workspace workspace, ArtifactStore store, PodClient pods, Ledger ledger,
-                            RunWatcher watcher, ObjectMapper mapper, DispatcherProperties properties,
-                            ExecutorService uploadPool) {
-        return new RunFinisher(workspace, store, pods, ledger, watcher, mapper,
-                properties.getLimits().getMaxResultJsonBytes(), uploadPool);
+    RunFinisher runFinisher(Workspace workspace, PodClient pods, ObjectMapper mapper, DispatcherProperties properties) {
+        return new RunFinisher(workspace, pods, mapper, properties.getLimits().getMaxResultJsonBytes());
     }
 
     /** The threads that upload a finished run's artifacts side by side: three per finish thread. */
-    @Bean(destroyMethod = "shutdownNow")
+    @Bean(destroyMethod = "")
     ExecutorService uploadPool(CamelContext camel, DispatcherProperties properties) {
         return camel.getExecutorServiceManager().newFixedThreadPool(this, "upload",
                 3 * properties.getScheduler().getFinishThreads());
     }
 
     @Bean
-    ResultPublisher resultPublisher(Ledger ledger, ArtifactStore store, Workspace workspace, ObjectMapper mapper,
-                                    DispatcherProperties properties, Clock clock) {
-        return new ResultPublisher(ledger, store, workspace, mapper, properties.getKafka().getResultTopic(), clock);
+    ResultPublisher resultPublisher(Workspace workspace, ObjectMapper mapper, DispatcherProperties properties,
+                                    Clock clock) {
+        return new ResultPublisher(workspace, mapper, properties.getKafka().getResultTopic(), clock);
+    }
+
+    @Bean
+    ArtifactLinks artifactLinks(DispatcherProperties properties) {
+        return new ArtifactLinks(properties.getStorage().getSasExpiry());
     }
 }

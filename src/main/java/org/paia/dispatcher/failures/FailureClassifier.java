@@ -122,6 +122,21 @@ public final class FailureClassifier {
         return trace.length > 0 && trace[0].getClassName().startsWith("org.apache.kafka");
     }
 
+    /**
+     * The message of the failure that makes {@code failure} INVALID (a program that does not exist, a task
+     * that breaks a rule), found through the causes that Camel's EIPs wrap around it; the whole
+     * description when there is none.
+     */
+    public static String invalidReason(Throwable failure) {
+        Set<Throwable> seen = new HashSet<>();
+        for (Throwable t = failure; t != null && seen.add(t); t = t.getCause()) {
+            if (t instanceof TaskRejectedException || t instanceof ProgramNotFoundException) {
+                return t.getMessage();
+            }
+        }
+        return describe(failure);
+    }
+
     /** One line for logs and result messages: the deciding exception and its message, secrets masked. */
     public static String describe(Throwable failure) {
         if (failure == null) {

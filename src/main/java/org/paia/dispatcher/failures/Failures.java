@@ -18,6 +18,17 @@ public class Failures {
         return FailureClassifier.classify(failure) == FailureClass.INVALID;
     }
 
+    /**
+     * A task's completion failed after its redeliveries: it stays unconfirmed, and the aggregator's recovery
+     * sends it again (a completion is never given up, and never published twice).
+     */
+    public void leftForRecovery(Exchange exchange) {
+        Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
+        LOG.warn("Completing task {} failed ({}), it is sent again from the ledger: {}",
+                exchange.getProperty(org.apache.camel.ExchangePropertyKey.AGGREGATED_CORRELATION_KEY, String.class),
+                FailureClassifier.classify(cause), FailureClassifier.describe(cause));
+    }
+
     /** A periodic route failed; its next round (tick, relist, sweep) repeats the step: one WARN line, no stack trace. */
     public void leftForNextRound(Exchange exchange) {
         Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);

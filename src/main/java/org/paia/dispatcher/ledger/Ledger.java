@@ -15,9 +15,9 @@ import org.paia.dispatcher.kafka.TransactionalWriter;
 import org.paia.dispatcher.schedule.TaskBook;
 
 /**
- * The scheduler's writes to the ledger topic. Each call's records are committed atomically in one
- * Kafka transaction; once committed, its entries are applied to the {@link TaskBook} at once (the
- * ledger reader applies them again later, which changes nothing).
+ * The scheduler's writes to the ledger topic, behind {@code paia-tx:ledger}. Each call's records are
+ * committed atomically in one Kafka transaction; once committed, its entries are applied to the
+ * {@link TaskBook} at once (the ledger reader applies them again later, which changes nothing).
  *
  * <p>Group commit: calls that arrive while a transaction is committing (games ending together, on
  * the parallel finish threads) wait and are then committed together in the next transaction, so a
@@ -57,33 +57,23 @@ public class Ledger {
         this.book = book;
     }
 
-    public void record(LedgerEntry entry) {
-        recordWith(List.of(), entry);
-    }
-
-    /** Writes {@code others} (e.g. the result message) and the ledger entries in one transaction. */
-    public void recordWith(List<ProducerRecord<String, byte[]>> others, LedgerEntry... entries) {
-        write(others, List.of(entries), List.of());
-    }
-
-    /** Deletes these ledger keys (tombstones, which compaction turns into nothing) in one transaction. */
-    public void delete(List<String> keys) {
-        write(List.of(), List.of(), keys);
-    }
-
     /**
-     * Writes {@code others}, the ledger entries and tombstones for {@code deletedKeys} in one transaction;
-     * once committed, the entries and tombstones are applied to the book, in that order.
+     * Writes the other records (e.g. the result message), the ledger entries and tombstones for the deleted
+     * keys in one transaction; once committed, the entries and tombstones are applied to the book, in that
+     * order. The routes call it through {@code paia-tx:ledger}.
      */
-    public void write(List<ProducerRecord<String, byte[]>> others, List<LedgerEntry> entries, List<String> deletedKeys) {
-        List<ProducerRecord<String, byte[]>> records = new ArrayList<>(others);
-        for (LedgerEntry entry : entries) {
+    public void write(LedgerWrite write) {
+        if (write.isEmpty()) {
+            return;
+        }
+        List<ProducerRecord<String, byte[]>> records = new ArrayList<>(write.others());
+        for (LedgerEntry entry : write.entries()) {
             records.add(toRecord(entry));
         }
-        for (String key : deletedKeys) {
+        for (String key : write.deletedKeys()) {
             records.add(new ProducerRecord<>(topic, key, null));
         }
-        Pending mine = new Pending(records, List.copyOf(entries), List.copyOf(deletedKeys));
+        Pending mine = new Pending(records, write.entries(), write.deletedKeys());
         queue.add(mine);
         synchronized (committing) {
             if (!mine.done) {

@@ -25,40 +25,66 @@ public class LedgerLifecycle {
     static final int MAX_PER_SWEEP = 50_000;
 
     private final TaskBook book;
-    private final Ledger ledger;
     private final Duration duplicateWindow;
     private final Clock clock;
+    /** Records written in the current round (the route runs one round at a time). */
+    private int roundWritten;
 
-    public LedgerLifecycle(TaskBook book, Ledger ledger, Duration duplicateWindow, Clock clock) {
+    public LedgerLifecycle(TaskBook book, Duration duplicateWindow, Clock clock) {
         this.book = book;
-        this.ledger = ledger;
         this.duplicateWindow = duplicateWindow;
         this.clock = clock;
     }
 
-    /** One sweep; returns the number of records written. Does nothing on a replica that is not the scheduler. */
-    public int sweep() {
+    /**
+     * The next batch of the sweep, for the {@code ledger-sweep} route to commit ({@code paia-tx:ledger}); empty
+     * when nothing is left to write, or on a replica that is not the scheduler. First the truths to write again,
+     * then keys to tombstone, at most {@link #BATCH} at a time.
+     */
+    public LedgerWrite nextBatch() {
         if (!book.mayAct()) {
-            return 0;
+            return LedgerWrite.of(List.of());
         }
-        int written = 0;
         List<LedgerEntry> again = book.reassertions(BATCH);
         if (!again.isEmpty()) {
-            ledger.write(List.of(), again, List.of());
-            written += again.size();
             LOG.info("Ledger: {} room(s) whose latest record was a duplicate acceptance recorded again", again.size());
+            return LedgerWrite.of(again);
         }
         Instant cutoff = clock.instant().minus(duplicateWindow);
-        int deleted = 0;
-        for (List<String> keys = book.expiredKeys(cutoff, BATCH); !keys.isEmpty() && deleted < MAX_PER_SWEEP;
-             keys = book.expiredKeys(cutoff, BATCH)) {
-            ledger.delete(keys);
-            deleted += keys.size();
+        return LedgerWrite.deleting(book.expiredKeys(cutoff, BATCH));
+    }
+
+    /** The first batch of a sweep (the {@code ledger-sweep} route, every {@code paia.ledger.sweep-interval}). */
+    public LedgerWrite startRound() {
+        roundWritten = 0;
+        return nextBatch();
+    }
+
+    /**
+     * Whether the sweep writes this batch and goes on: it has something to write and the round is not over
+     * its bound ({@link #MAX_PER_SWEEP}; the next round goes on from there).
+     */
+    public boolean more(LedgerWrite batch) {
+        boolean more = !batch.isEmpty() && roundWritten < MAX_PER_SWEEP;
+        if (more) {
+            roundWritten += batch.entries().size() + batch.deletedKeys().size();
+        } else if (roundWritten > 0) {
+            LOG.info("Ledger: {} records written by the sweep; {}", roundWritten, book.sizes());
+            roundWritten = 0;
         }
-        if (deleted > 0) {
-            LOG.info("Ledger: {} keys tombstoned (rooms completed before {}, leftovers of completed tasks); {}",
-                    deleted, cutoff, book.sizes());
+        return more;
+    }
+
+    /**
+     * One whole sweep without a route (the ledger history test and the bench), its batches written with
+     * {@code write}; returns the records written.
+     */
+    public int sweep(java.util.function.Consumer<LedgerWrite> write) {
+        int written = 0;
+        for (LedgerWrite batch = startRound(); more(batch); batch = nextBatch()) {
+            write.accept(batch);
+            written += batch.entries().size() + batch.deletedKeys().size();
         }
-        return written + deleted;
+        return written;
     }
 }

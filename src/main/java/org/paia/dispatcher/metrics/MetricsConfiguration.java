@@ -4,6 +4,11 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import org.paia.dispatcher.ledger.Ledger;
 import org.paia.dispatcher.ledger.LedgerReader;
+import io.fabric8.kubernetes.api.model.Pod;
+import java.util.Collection;
+import org.paia.dispatcher.intake.IntakeRecords;
+import org.paia.dispatcher.watch.PodObserver;
+import org.paia.dispatcher.watch.RunWatcher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -12,10 +17,41 @@ import org.springframework.context.annotation.Configuration;
 public class MetricsConfiguration {
 
     @Bean
-    DispatcherMetrics dispatcherMetrics(MeterRegistry registry, Ledger ledger, LedgerReader reader, Clock clock) {
+    DispatcherMetrics dispatcherMetrics(MeterRegistry registry, Ledger ledger, LedgerReader reader, Clock clock,
+                                        IntakeRecords intake, RunWatcher watcher) {
         DispatcherMetrics metrics = new DispatcherMetrics(registry, reader, clock);
         ledger.addCommittedListener(metrics::committed);
         reader.addAppliedListener(metrics::applied);
+        // From the beans that see the work, not from route ids or endpoint names: editing a route cannot
+        // silently stop a metric.
+        intake.addVerdictListener((verdict, rejection) -> {
+            if ("accepted".equals(verdict)) {
+                metrics.taskAccepted();
+            } else {
+                metrics.taskRejected(rejection);
+            }
+        });
+        watcher.addObserver(new PodObserver() {
+            @Override
+            public void podSeen(Pod pod, String action) {
+                metrics.podSeen(pod, action);
+            }
+
+            @Override
+            public void podsListed(Collection<Pod> pods) {
+                metrics.podsListed(pods);
+            }
+
+            @Override
+            public void podCreated(String roomId) {
+                metrics.podCreated(roomId);
+            }
+
+            @Override
+            public void gameEnded() {
+                metrics.gameEnded();
+            }
+        });
         return metrics;
     }
 

@@ -10,16 +10,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The game-pod calls the dispatcher makes on the shared fabric8 client.
- *
- * <p>Pods are created here rather than with Camel's {@code kubernetes-pods} producer because that
- * producer builds a pod from a name, labels and a {@code PodSpec} only: it cannot carry the
- * template's annotations (the autoscaler's safe-to-evict, the room id) nor adopt an existing pod.
+ * The game-pod calls that camel-kubernetes' {@code kubernetes-pods} producer cannot make (4.18): creating a
+ * pod with the template's annotations and finalizer (its {@code createPod} builds a pod from a name, labels
+ * and a {@code PodSpec} only), removing the finalizer (it has no patch; its {@code updatePod} rebuilds the pod
+ * from headers and would drop the finalizer), and the container's log (it has no log operation). The routes
+ * list, get and delete pods with the component itself.
  */
 public class PodClient {
 
     private static final Logger LOG = LoggerFactory.getLogger(PodClient.class);
-    /** Times a release reads the pod again after a 409 (its node wrote a status meanwhile). */
+    /** Times a finalizer removal reads the pod again after a 409 (its node wrote a status meanwhile). */
     private static final int MAX_CONFLICTS = 5;
 
     private final KubernetesClient client;
@@ -30,8 +30,11 @@ public class PodClient {
         this.namespace = namespace;
     }
 
-    /** Creates the pod, or adopts the one of that name that already exists (409: an earlier attempt made it). */
-    public Pod createOrAdopt(Pod pod) {
+    /**
+     * Creates the pod; null when one of that name exists already (409: an earlier attempt made it), which the
+     * route then gets and adopts.
+     */
+    public Pod create(Pod pod) {
         try {
             Pod created = client.pods().inNamespace(namespace).resource(pod).create();
             LOG.info("Pod {} created", pod.getMetadata().getName());
@@ -40,13 +43,24 @@ public class PodClient {
             if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
                 throw e;
             }
-            Pod existing = client.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).get();
-            if (existing == null) {
-                throw e; // deleted between the conflict and the read: the next launch tries again
-            }
-            LOG.info("Pod {} already exists, adopted", pod.getMetadata().getName());
-            return existing;
+            return null;
         }
+    }
+
+    /** The pod that already existed, as the route got it; it may have been deleted between the conflict and the get. */
+    public Pod adopted(Pod existing, String podName) {
+        if (existing == null) {
+            // deleted between the conflict and the read: the launch is redelivered and creates it
+            throw new KubernetesClientException("pod " + podName + " existed when created and was gone when read",
+                    HttpURLConnection.HTTP_CONFLICT, null);
+        }
+        LOG.info("Pod {} already exists, adopted", podName);
+        return existing;
+    }
+
+    /** The labels every game pod carries, for the relist ({@code listPodsByLabels}). */
+    public java.util.Map<String, String> gamePodLabels() {
+        return java.util.Map.of(PodNames.MANAGED_BY_LABEL, PodNames.MANAGED_BY);
     }
 
     public List<Pod> listGamePods() {
@@ -66,35 +80,28 @@ public class PodClient {
     }
 
     /**
-     * Removes the dispatcher's finalizer and deletes the pod: called only once the pod's outcome is
-     * on the ledger (or the pod is known to be lost or orphaned). A pod already gone is fine.
+     * Removes the dispatcher's finalizer: called only once the pod's outcome is on the ledger (or the pod is
+     * known to be lost or orphaned), just before the route deletes it. A pod already gone is fine.
      */
-    public void release(String podName) {
+    public void removeFinalizer(String podName) {
         var pod = client.pods().inNamespace(namespace).withName(podName);
         try {
             for (int conflicts = 0; ; conflicts++) {
                 Pod current = pod.get();
-                if (current == null) {
+                if (current == null || current.getMetadata().getFinalizers() == null
+                        || !current.getMetadata().getFinalizers().contains(PodNames.FINALIZER)) {
                     return;
                 }
                 try {
-                    if (current.getMetadata().getFinalizers() != null
-                            && current.getMetadata().getFinalizers().contains(PodNames.FINALIZER)) {
-                        pod.edit(p -> new PodBuilder(p).editMetadata().removeFromFinalizers(PodNames.FINALIZER)
-                                .endMetadata().build());
-                    }
+                    pod.edit(p -> new PodBuilder(p).editMetadata().removeFromFinalizers(PodNames.FINALIZER)
+                            .endMetadata().build());
+                    return;
                 } catch (KubernetesClientException e) {
                     // 409: the pod changed meanwhile (its node wrote a status); read it again.
-                    if (e.getCode() == HttpURLConnection.HTTP_CONFLICT && conflicts < MAX_CONFLICTS) {
-                        continue;
+                    if (e.getCode() != HttpURLConnection.HTTP_CONFLICT || conflicts >= MAX_CONFLICTS) {
+                        throw e;
                     }
-                    throw e;
                 }
-                if (current.getMetadata().getDeletionTimestamp() == null) {
-                    pod.delete();
-                }
-                LOG.info("Pod {} released and deleted", podName);
-                return;
             }
         } catch (KubernetesClientException e) {
             if (e.getCode() != HttpURLConnection.HTTP_NOT_FOUND) {

@@ -17,7 +17,7 @@ import java.util.Objects;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.paia.dispatcher.download.Workspace;
 import org.paia.dispatcher.ledger.FailureSource;
-import org.paia.dispatcher.ledger.Ledger;
+import org.paia.dispatcher.ledger.LedgerWrite;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.ledger.Outcome;
 import org.paia.dispatcher.pods.PodNames;
@@ -31,34 +31,48 @@ import org.paia.dispatcher.schedule.TaskBook;
  */
 public class ResultPublisher {
 
-    private final Ledger ledger;
-    private final ArtifactStore store;
     private final Workspace workspace;
     private final ObjectMapper mapper;
     private final String resultTopic;
     private final Clock clock;
 
-    public ResultPublisher(Ledger ledger, ArtifactStore store, Workspace workspace, ObjectMapper mapper,
-                           String resultTopic, Clock clock) {
-        this.ledger = ledger;
-        this.store = store;
+    public ResultPublisher(Workspace workspace, ObjectMapper mapper, String resultTopic, Clock clock) {
         this.workspace = workspace;
         this.mapper = mapper;
         this.resultTopic = resultTopic;
         this.clock = clock;
     }
 
-    public void publish(TaskBook.OpenTask task) throws IOException {
-        ResultMessage result = aggregate(task);
+    /**
+     * The task's completion, for the route to commit in one transaction ({@code paia-tx:ledger}): its result
+     * message, its {@code TASK_COMPLETED}, and tombstones of its instance records — the ledger keeps only the
+     * room's key, for the duplicate window ({@code LedgerLifecycle}).
+     */
+    public LedgerWrite completion(TaskBook.OpenTask task, Map<String, String> links) throws IOException {
+        ResultMessage result = aggregate(task, links);
         ProducerRecord<String, byte[]> record =
                 new ProducerRecord<>(resultTopic, task.roomId(), mapper.writeValueAsBytes(result));
-        // The instance records are tombstoned with the completion: the ledger keeps only the room's key,
-        // for the duplicate window (LedgerLifecycle).
-        ledger.write(List.of(record), List.of(LedgerEntry.completed(task.roomId(), result.outcome(), clock.instant())),
-                task.instanceKeys());
+        return new LedgerWrite(List.of(record),
+                List.of(LedgerEntry.completed(task.roomId(), result.outcome(), clock.instant())), task.instanceKeys());
     }
 
-    ResultMessage aggregate(TaskBook.OpenTask task) throws IOException {
+    /** The blobs whose links the task's result (and a batch's manifest) shows: every recorded artifact. */
+    public List<String> linkedBlobs(TaskBook.OpenTask task) {
+        List<String> blobs = new ArrayList<>();
+        for (LedgerEntry outcome : task.outcomes()) {
+            if (outcome.artifacts() != null) {
+                blobs.addAll(outcome.artifacts().values());
+            }
+        }
+        return blobs;
+    }
+
+    /** Where a batch's manifest goes in the records container. */
+    public static String manifestBlob(String roomId) {
+        return roomId + "/manifest.json";
+    }
+
+    ResultMessage aggregate(TaskBook.OpenTask task, Map<String, String> blobLinks) throws IOException {
         Instant now = clock.instant();
         if (task.task() == null) {
             return new ResultMessage("Task " + task.roomId() + " failed: " + task.invalidReason(), task.roomId(), null,
@@ -80,7 +94,7 @@ public class ResultPublisher {
 
         Map<String, String> links = new LinkedHashMap<>();
         if (first != null && first.artifacts() != null) {
-            first.artifacts().forEach((kind, blob) -> links.put(kind, store.readLink(blob)));
+            first.artifacts().forEach((kind, blob) -> links.put(kind, link(blobLinks, blob)));
         }
         List<String> azureStorageUrl = new ArrayList<>();
         for (String kind : List.of("video", "result")) {
@@ -89,7 +103,7 @@ public class ResultPublisher {
             }
         }
         if (total > 1) {
-            links.put("manifest", store.readLink(uploadManifest(task, counts, gpuSeconds)));
+            links.put("manifest", link(blobLinks, manifestBlob(task.roomId())));
         }
         String pod = first != null && first.pod() != null ? first.pod()
                 : PodNames.podName(task.roomId(), 0, 0);
@@ -113,24 +127,35 @@ public class ResultPublisher {
         return Duration.between(outcome.startedAt(), outcome.finishedAt()).toMillis() / 1000.0;
     }
 
+    private static String link(Map<String, String> blobLinks, String blob) {
+        String link = blobLinks.get(blob);
+        if (link == null) {
+            throw new IllegalStateException("no read link was made for blob " + blob);
+        }
+        return link;
+    }
+
     /**
-     * Writes every instance's outcome, with read links to its artifacts, to {@code <room>/manifest.json}
-     * in the records container, so that the result message stays small for any number of instances.
-     * Streamed through a file: a manifest of 10,000 instances never sits in the heap as one string.
-     * Uploading again (a retried completion) overwrites the same blob.
+     * Writes every instance's outcome, with read links to its artifacts, to the room's {@code manifest.json}
+     * in the workspace, for the {@code task-manifest} route to upload; returns the file. Streamed through the
+     * file: a manifest of 10,000 instances never sits in the heap as one string.
      */
-    private String uploadManifest(TaskBook.OpenTask task, ResultMessage.Counts counts, double gpuSeconds)
-            throws IOException {
+    public Path manifest(TaskBook.OpenTask task, Map<String, String> blobLinks) throws IOException {
+        List<LedgerEntry> outcomes = task.outcomes();
+        int total = task.task().instances();
+        int succeeded = (int) outcomes.stream().filter(o -> o.outcome() == Outcome.SUCCEEDED).count();
+        int retried = (int) outcomes.stream().filter(o -> o.attempt() != null && o.attempt() > 0).count();
+        double gpuSeconds = Math.round(outcomes.stream().mapToDouble(ResultPublisher::gameSeconds).sum() * 1000) / 1000.0;
         Path dir = Files.createDirectories(workspace.roomDir(task.roomId()));
         Path file = dir.resolve("manifest.json");
         try (JsonGenerator json = mapper.getFactory().createGenerator(file.toFile(), JsonEncoding.UTF8)) {
             json.writeStartObject();
             json.writeStringField("room_id", task.roomId());
             json.writeStringField("game_name", task.task().gameName());
-            json.writeObjectField("instances", counts);
+            json.writeObjectField("instances", new ResultMessage.Counts(total, succeeded, total - succeeded, retried));
             json.writeNumberField("gpu_seconds", gpuSeconds);
             json.writeArrayFieldStart("outcomes");
-            for (LedgerEntry o : task.outcomes()) {
+            for (LedgerEntry o : outcomes) {
                 json.writeStartObject();
                 json.writeNumberField("instance", o.instance());
                 json.writeNumberField("attempt", o.attempt() == null ? 0 : o.attempt());
@@ -142,7 +167,7 @@ public class ResultPublisher {
                 json.writeObjectFieldStart("artifacts");
                 if (o.artifacts() != null) {
                     for (Map.Entry<String, String> artifact : o.artifacts().entrySet()) {
-                        json.writeStringField(artifact.getKey(), store.readLink(artifact.getValue()));
+                        json.writeStringField(artifact.getKey(), link(blobLinks, artifact.getValue()));
                     }
                 }
                 json.writeEndObject();
@@ -151,8 +176,6 @@ public class ResultPublisher {
             json.writeEndArray();
             json.writeEndObject();
         }
-        String blob = task.roomId() + "/manifest.json";
-        store.upload(blob, file, "application/json");
-        return blob;
+        return file;
     }
 }

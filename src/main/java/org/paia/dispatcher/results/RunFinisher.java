@@ -1,30 +1,30 @@
 package org.paia.dispatcher.results;
 
+import com.azure.storage.blob.models.BlobHttpHeaders;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executor;
 import org.paia.dispatcher.download.Workspace;
-import org.paia.dispatcher.ledger.Ledger;
 import org.paia.dispatcher.ledger.LedgerEntry;
+import org.paia.dispatcher.ledger.LedgerWrite;
 import org.paia.dispatcher.pods.PodClient;
 import org.paia.dispatcher.schedule.GameRun;
 import org.paia.dispatcher.watch.FinishedRun;
-import org.paia.dispatcher.watch.RunWatcher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The steps after a game pod ends, called in order by the {@code run-finish} route: upload the
- * artifacts (in parallel), record the outcome on the ledger, delete the pod. The pod is deleted only after the
- * outcome is durable, so a crash in between leaves a pod that the next relist cleans up.
+ * The steps after a game pod ends that are not calls out, for the {@code run-finish} route: which files to
+ * upload where (the route uploads them side by side with {@code azure-storage-blob}), and the run's outcome
+ * to record ({@code paia-tx:ledger}). The pod is released only after the outcome is durable, so a crash in
+ * between leaves a pod that the next relist finishes again.
  */
 public class RunFinisher {
 
@@ -36,74 +36,59 @@ public class RunFinisher {
 
     private static final int MAX_POD_LOG_BYTES = 1024 * 1024;
 
+    /** One file to upload: its kind, where it is, the blob it goes to in the records container, its content type. */
+    public record Artifact(String kind, Path file, String blobName, BlobHttpHeaders httpHeaders) {
+    }
+
     private final Workspace workspace;
-    private final ArtifactStore store;
     private final PodClient pods;
-    private final Ledger ledger;
-    private final RunWatcher watcher;
     private final ObjectMapper mapper;
     private final int maxResultJsonBytes;
-    private final Executor uploadPool;
 
-    public RunFinisher(Workspace workspace, ArtifactStore store, PodClient pods, Ledger ledger, RunWatcher watcher,
-                       ObjectMapper mapper, int maxResultJsonBytes, Executor uploadPool) {
-        this.uploadPool = uploadPool;
+    public RunFinisher(Workspace workspace, PodClient pods, ObjectMapper mapper, int maxResultJsonBytes) {
         this.workspace = workspace;
-        this.store = store;
         this.pods = pods;
-        this.ledger = ledger;
-        this.watcher = watcher;
         this.mapper = mapper;
         this.maxResultJsonBytes = maxResultJsonBytes;
     }
 
     /**
-     * Uploads the run's video, result and log at once, on the upload threads; waits for all of them. If
-     * any upload fails, the first failure is thrown (the others attached as suppressed) once every
-     * upload has ended, so a retry never races an upload still under way.
+     * The run's video, result and log, as the game wrote them to {@code <room>/run-<instance>-<attempt>/output/},
+     * each bound for {@code <room>/run-<instance>-<attempt>/<file>} in the records container. A game that wrote
+     * no log (it may have died first) gets what its container printed, from the API.
      */
-    public FinishedRun upload(FinishedRun finished) throws IOException {
+    public List<Artifact> artifacts(FinishedRun finished) throws IOException {
         GameRun run = finished.run();
         Path output = workspace.outputDir(run);
         String prefix = run.roomId() + "/" + run.runFolder() + "/";
-        Map<String, CompletableFuture<String>> uploads = new LinkedHashMap<>();
+        List<Artifact> artifacts = new ArrayList<>();
         for (String kind : new String[] {"video", "result", "log"}) {
             Path file = output.resolve(ARTIFACT_FILES.get(kind));
+            if (kind.equals("log") && !Files.isRegularFile(file)) {
+                String log = pods.logTail(run.podName(), MAX_POD_LOG_BYTES);
+                if (log == null) {
+                    continue;
+                }
+                Files.createDirectories(output);
+                Files.writeString(file, log, StandardCharsets.UTF_8);
+            }
             if (Files.isRegularFile(file)) {
-                uploads.put(kind, CompletableFuture.supplyAsync(
-                        () -> store.upload(prefix + file.getFileName(), file, ArtifactStore.contentType(file)), uploadPool));
+                artifacts.add(new Artifact(kind, file, prefix + file.getFileName(),
+                        new BlobHttpHeaders().setContentType(contentType(file))));
             }
         }
-        if (!uploads.containsKey("log")) {
-            // The game wrote no log file (it may have died before): keep what the container printed.
-            String log = pods.logTail(run.podName(), MAX_POD_LOG_BYTES);
-            if (log != null) {
-                uploads.put("log", CompletableFuture.supplyAsync(
-                        () -> store.upload(prefix + "game.log", log, "text/plain; charset=utf-8"), uploadPool));
-            }
-        }
-        return finished.withArtifacts(awaitAll(uploads), inlineResult(output.resolve("result.json"), run));
+        return artifacts;
     }
 
-    private static Map<String, String> awaitAll(Map<String, CompletableFuture<String>> uploads) {
-        Map<String, String> uploaded = new LinkedHashMap<>();
-        RuntimeException failure = null;
-        for (Map.Entry<String, CompletableFuture<String>> upload : uploads.entrySet()) {
-            try {
-                uploaded.put(upload.getKey(), upload.getValue().join());
-            } catch (CompletionException | CancellationException e) {
-                RuntimeException cause = e.getCause() instanceof RuntimeException r ? r : e;
-                if (failure == null) {
-                    failure = cause;
-                } else {
-                    failure.addSuppressed(cause);
-                }
-            }
-        }
-        if (failure != null) {
-            throw failure;
-        }
-        return uploaded;
+    /** The run's {@code INSTANCE_OUTCOME}, with its uploaded artifacts, for the route to record ({@code paia-tx:ledger}). */
+    public LedgerWrite outcome(FinishedRun finished, List<Artifact> uploaded) throws IOException {
+        GameRun run = finished.run();
+        Map<String, String> artifacts = new LinkedHashMap<>();
+        uploaded.forEach(a -> artifacts.put(a.kind(), a.blobName()));
+        JsonNode result = inlineResult(workspace.outputDir(run).resolve(ARTIFACT_FILES.get("result")), run);
+        return LedgerWrite.of(LedgerEntry.outcome(run.roomId(), run.instance(), run.attempt(), run.podName(),
+                finished.outcome(), finished.reason(), finished.source(), Map.copyOf(artifacts), result,
+                finished.startedAt(), finished.finishedAt()));
     }
 
     /**
@@ -128,16 +113,14 @@ public class RunFinisher {
         }
     }
 
-    public void record(FinishedRun finished) {
-        GameRun run = finished.run();
-        ledger.record(LedgerEntry.outcome(run.roomId(), run.instance(), run.attempt(), run.podName(),
-                finished.outcome(), finished.reason(), finished.source(), finished.artifacts(), finished.result(),
-                finished.startedAt(),
-                finished.finishedAt()));
-    }
-
-    public void deletePod(FinishedRun finished) {
-        watcher.release(finished.run().podName());
-        watcher.done(finished.run());
+    static String contentType(Path file) {
+        String name = file.getFileName().toString();
+        if (name.endsWith(".mp4")) {
+            return "video/mp4";
+        }
+        if (name.endsWith(".json")) {
+            return "application/json";
+        }
+        return "text/plain; charset=utf-8";
     }
 }

@@ -7,6 +7,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -51,9 +52,22 @@ public class RoutesDirectoryWatcher extends ServiceSupport implements CamelConte
     private RouteWatcherReloadStrategy strategy;
     private ScheduledExecutorService executor;
 
+    /** A check a changed route file must pass before it is applied (it throws, saying why, when it does not). */
+    @FunctionalInterface
+    public interface FileCheck {
+        void check(CamelContext camel, Path file) throws Exception;
+    }
+
+    private final List<FileCheck> checks;
+
     public RoutesDirectoryWatcher(Path dir, Duration interval) {
+        this(dir, interval, List.of());
+    }
+
+    public RoutesDirectoryWatcher(Path dir, Duration interval, List<FileCheck> checks) {
         this.dir = dir;
         this.interval = interval;
+        this.checks = List.copyOf(checks);
     }
 
     @Override
@@ -115,6 +129,9 @@ public class RoutesDirectoryWatcher extends ServiceSupport implements CamelConte
     private void reload(Path file) {
         String name = file.getFileName().toString();
         try {
+            for (FileCheck check : checks) {
+                check.check(camelContext, file); // before Camel's reload, which removes the running routes first
+            }
             Resource resource = PluginHelper.getResourceLoader(camelContext).resolveResource("file:" + file);
             strategy.getResourceReload().onReload(file.toString(), resource);
             lastError = null;

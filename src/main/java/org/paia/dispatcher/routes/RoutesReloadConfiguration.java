@@ -3,6 +3,8 @@ package org.paia.dispatcher.routes;
 import java.time.Duration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spring.boot.CamelContextConfiguration;
+import java.util.List;
+import org.paia.dispatcher.intake.IntakeGuard;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.actuate.health.Health;
 import org.springframework.boot.actuate.health.HealthIndicator;
@@ -20,11 +22,13 @@ public class RoutesReloadConfiguration {
 
     @Bean
     RoutesDirectoryWatcher routesDirectoryWatcher(@Value("${" + RoutesDirectory.PROPERTY + "}") String dir,
-                                                  @Value("${paia.routes-reload-interval:5s}") Duration interval) {
+                                                  @Value("${paia.routes-reload-interval:5s}") Duration interval,
+                                                  @Value("${paia.kafka.task-topic}") String taskTopic) {
         if (interval.isNegative() || interval.isZero()) {
             throw new IllegalArgumentException("paia.routes-reload-interval must be positive, was " + interval);
         }
-        return new RoutesDirectoryWatcher(RoutesDirectory.validated(dir), interval);
+        // An edit that would end the intake's exactly-once is refused before Camel removes the running route.
+        return new RoutesDirectoryWatcher(RoutesDirectory.validated(dir), interval, List.of(new IntakeGuard(taskTopic)));
     }
 
     @Bean

@@ -2,7 +2,6 @@ package org.paia.dispatcher.schedule;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -18,8 +17,6 @@ import org.paia.dispatcher.failures.FatalErrors;
 import org.paia.dispatcher.kafka.FatalDispatcherException;
 import org.paia.dispatcher.kafka.TransactionalWriter;
 import org.paia.dispatcher.ledger.LedgerReader;
-import org.paia.dispatcher.pods.PodClient;
-import org.paia.dispatcher.pods.PodNames;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
@@ -54,7 +51,6 @@ public class Leadership implements CamelContextConfiguration, ApplicationListene
     private final TaskBook book;
     private final LedgerReader reader;
     private final TransactionalWriter schedulerWriter;
-    private final PodClient pods;
     private final SchedulerLease lease;
     private final FatalErrors fatalErrors;
     private final Duration retryPeriod;
@@ -67,15 +63,15 @@ public class Leadership implements CamelContextConfiguration, ApplicationListene
         return t;
     });
     private volatile CamelClusterView view;
+    private volatile org.apache.camel.ProducerTemplate relists;
     private volatile boolean ready;
     private volatile boolean leader;
     private volatile boolean waitingForLease;
     private Future<?> recheck;
 
     public Leadership(CamelClusterService clusterService, TaskBook book, LedgerReader reader,
-                      TransactionalWriter schedulerWriter, PodClient pods, SchedulerLease lease, FatalErrors fatalErrors,
+                      TransactionalWriter schedulerWriter, SchedulerLease lease, FatalErrors fatalErrors,
                       Duration retryPeriod, Duration leaseDuration) {
-        this.pods = pods;
         this.clusterService = clusterService;
         this.book = book;
         this.reader = reader;
@@ -101,6 +97,7 @@ public class Leadership implements CamelContextConfiguration, ApplicationListene
             CamelClusterView v = clusterService.getView(NAMESPACE);
             v.addEventListener((CamelClusterEventListener.Leadership) (changed, member) -> evaluateSoon());
             view = v;
+            relists = camelContext.createProducerTemplate();
         } catch (Exception e) {
             throw new IllegalStateException("cannot join the scheduler's leader election", e);
         }
@@ -175,9 +172,9 @@ public class Leadership implements CamelContextConfiguration, ApplicationListene
         if (!caughtUp()) {
             return;
         }
-        listPods();
         leader = true;
         book.startScheduling();
+        relist();
         LOG.info("This replica ({}) is now the scheduler: previous scheduler fenced, ledger read to its end, in {} ms",
                 lease.podName(), (System.nanoTime() - started) / 1_000_000);
     }
@@ -211,16 +208,22 @@ public class Leadership implements CamelContextConfiguration, ApplicationListene
         LOG.warn("This replica ({}) is no longer the scheduler", lease.podName());
     }
 
-    /** Counts the pods a previous leader left against the capacity before anything launches. */
-    private void listPods() {
-        try {
-            Map<String, PodNames.Listed> listed = PodNames.listed(pods.listGamePods());
-            book.podsListed(listed);
-            LOG.info("{} game pods exist; those that have not ended count against the capacity", listed.size());
-        } catch (RuntimeException e) {
-            LOG.warn("Cannot list game pods yet ({}); the relist will, and nothing launches until then", e.toString());
-        }
+    /**
+     * Lists the game pods now ({@code pod-relist}) rather than at the next relist tick: the pods a previous
+     * leader left count against the capacity, and nothing launches before a listing. Sent asynchronously:
+     * the listing talks to the API server, and this thread must stay free to notice a lost Lease.
+     */
+    private void relist() {
+        relists.asyncSendBody(RELIST, null).whenComplete((done, failure) -> {
+            if (failure != null) {
+                LOG.warn("Cannot list game pods yet ({}); the relist will, and nothing launches until then",
+                        failure.toString());
+            }
+        });
     }
+
+    /** The pod-relist route's endpoint. */
+    static final String RELIST = "direct:relistPods";
 
     @Override
     public void close() {

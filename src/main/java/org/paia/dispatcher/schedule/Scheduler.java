@@ -5,29 +5,27 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.camel.Exchange;
-import org.paia.dispatcher.config.Headers;
+import org.paia.dispatcher.failures.FailureClassifier;
 import org.paia.dispatcher.ledger.FailureSource;
-import org.paia.dispatcher.ledger.Ledger;
+import org.paia.dispatcher.ledger.LedgerWrite;
+import org.paia.dispatcher.pods.GameLauncher;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.ledger.Outcome;
-import org.paia.dispatcher.pods.PodClient;
 import org.paia.dispatcher.task.GameTask;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Decides what to launch and what to complete next, from the {@link TaskBook}; the
- * {@code schedule-tick} route calls it and hands each decision to the launch or completion route.
+ * Decides what to launch next, from the {@link TaskBook}; the {@code schedule-pass} route calls it,
+ * records the decisions ({@code paia-tx:ledger}) and hands each run to the launch route.
  */
 public class Scheduler {
 
     private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
 
     private final TaskBook book;
-    private final Ledger ledger;
     private final int maxAttempts;
     private final int capacity;
-    private final PodClient pods;
     private final Clock clock;
     private final int prefetchRooms;
 
@@ -36,28 +34,28 @@ public class Scheduler {
      * @param capacity    the most game pods alive at once ({@code paia.scheduler.max-active-pods})
      * @param prefetchRooms how many upcoming tasks {@link #upcoming()} names (0: no prefetching)
      */
-    public Scheduler(TaskBook book, Ledger ledger, PodClient pods, int maxAttempts, int capacity, int prefetchRooms,
-                     Clock clock) {
+    public Scheduler(TaskBook book, int maxAttempts, int capacity, int prefetchRooms, Clock clock) {
         this.book = book;
         this.prefetchRooms = prefetchRooms;
-        this.pods = pods;
-        this.ledger = ledger;
         this.maxAttempts = maxAttempts;
         this.capacity = capacity;
         this.clock = clock;
     }
 
     /**
-     * Runs to launch now, within the capacity, with their launches recorded on the ledger (one
-     * transaction for the whole pass) before any pod exists, so that a restarted scheduler looks for
-     * those pods. An instance whose pods were lost as often as its attempts allow is recorded failed
-     * in the same transaction instead.
+     * Claims the runs to launch now, within the capacity; the {@code schedule-pass} route then records their
+     * launches ({@link #launchRecords}) before any pod exists, so that a restarted scheduler looks for those
+     * pods. Claims are given back ({@link #passFailed}) if that write fails.
      */
-    public List<GameRun> dueRuns() {
-        TaskBook.Claims claims = book.claimDue(capacity, maxAttempts);
-        if (claims.launch().isEmpty() && claims.exhausted().isEmpty()) {
-            return List.of();
-        }
+    public TaskBook.Claims claimDue() {
+        return book.claimDue(capacity, maxAttempts);
+    }
+
+    /**
+     * The ledger records of a pass's claims, for one transaction: {@code INSTANCE_LAUNCHED} for each run to
+     * launch, and {@code FAILED} for each instance whose pods were lost as often as its attempts allow.
+     */
+    public LedgerWrite launchRecords(TaskBook.Claims claims) {
         Instant now = clock.instant();
         List<LedgerEntry> entries = new ArrayList<>();
         for (GameRun run : claims.exhausted()) {
@@ -69,58 +67,49 @@ public class Scheduler {
         for (GameRun run : claims.launch()) {
             entries.add(LedgerEntry.launched(run.roomId(), run.instance(), run.attempt(), run.podName(), now));
         }
-        try {
-            ledger.recordWith(List.of(), entries.toArray(LedgerEntry[]::new));
-        } catch (RuntimeException e) {
+        return LedgerWrite.of(entries);
+    }
+
+    /** A pass failed before its launches were recorded: its claims are given back for the next pass. */
+    public void passFailed(Exchange exchange) {
+        TaskBook.Claims claims = exchange.getVariable(CLAIMS, TaskBook.Claims.class);
+        if (claims != null && !Boolean.TRUE.equals(exchange.getVariable(RECORDED, Boolean.class))) {
             claims.exhausted().forEach(book::release);
             claims.launch().forEach(book::release);
-            throw e;
         }
-        return claims.launch();
     }
+
+    /** Exchange variables of the schedule-pass route: the pass's claims, and whether their launches are recorded. */
+    public static final String CLAIMS = "claims";
+    public static final String RECORDED = "recorded";
 
     /** The tasks whose runs are due next ({@code paia.scheduler.prefetch-rooms} of them), for prefetching. */
     public List<GameTask> upcoming() {
         return book.upcoming(prefetchRooms);
     }
 
-    public List<TaskBook.OpenTask> completableTasks() {
-        return book.claimCompletable();
-    }
-
     /** The launch failed in a way a later try may mend: the instance is claimed again on a later tick. */
     public void launchFailed(Exchange exchange) {
-        GameRun run = exchange.getIn().getHeader(Headers.GAME_RUN, GameRun.class);
+        GameRun run = exchange.getVariable(GameLauncher.RUN, GameRun.class);
         Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         LOG.warn("Launch of {} failed, will try again: {}", run, cause == null ? "?" : cause.toString());
-        book.release(run);
-    }
-
-    /** The launch can never succeed (e.g. the program does not exist): the instance fails for good. */
-    public void launchRejected(Exchange exchange) {
-        GameRun run = exchange.getIn().getHeader(Headers.GAME_RUN, GameRun.class);
-        Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
-        String reason = cause == null ? "launch failed" : cause.getMessage();
-        LOG.warn("Launch of {} failed for good: {}", run, reason);
-        try {
-            ledger.record(LedgerEntry.outcome(run.roomId(), run.instance(), run.attempt(), null, Outcome.FAILED,
-                    reason, FailureSource.INPUT, null, null, null, clock.instant()));
-        } catch (RuntimeException e) {
+        if (run != null) {
             book.release(run);
-            throw e;
         }
-        // Make sure no pod of this run is left (it fails before its pod is created, but a previous
-        // scheduler may have created it), so its slot is free for the next run at once.
-        pods.release(run.podName());
-        book.podGone(run.podName());
     }
 
-    /** Completion could not be published now; a later tick tries again. */
-    public void completionFailed(Exchange exchange) {
-        TaskBook.OpenTask task = exchange.getIn().getBody(TaskBook.OpenTask.class);
+    /** The launch can never succeed (e.g. the program does not exist): the instance's FAILED outcome, to record. */
+    public LedgerWrite launchRejected(Exchange exchange) {
+        GameRun run = exchange.getVariable(GameLauncher.RUN, GameRun.class);
         Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
-        LOG.warn("Publishing the result of {} failed, will try again: {}", task.roomId(),
-                cause == null ? "?" : cause.toString());
-        book.releaseCompletion(task.roomId());
+        String reason = cause == null ? "launch failed" : FailureClassifier.invalidReason(cause);
+        LOG.warn("Launch of {} failed for good: {}", run, reason);
+        return LedgerWrite.of(LedgerEntry.outcome(run.roomId(), run.instance(), run.attempt(), null, Outcome.FAILED,
+                reason, FailureSource.INPUT, null, null, null, clock.instant()));
+    }
+
+    /** Recording a failed launch failed in turn: the instance is claimed again later. */
+    public void launchRejectionFailed(Exchange exchange) {
+        launchFailed(exchange);
     }
 }

@@ -78,6 +78,11 @@ public class TaskBook {
             return List.copyOf(outcomes.values());
         }
 
+        /** A batch run (more than one instance): its result links a manifest of every instance's outcome. */
+        public boolean isBatch() {
+            return task != null && task.instances() > 1;
+        }
+
         /**
          * The ledger keys of this task's instance records (launches and outcomes): what its completion
          * tombstones, so that compaction drops them.
@@ -103,6 +108,11 @@ public class TaskBook {
 
     /** What one scheduling pass claimed: runs to launch, and runs out of attempts to record as failed. */
     public record Claims(List<GameRun> launch, List<GameRun> exhausted) {
+
+        /** Nothing to launch and nothing to record. */
+        public boolean isEmpty() {
+            return launch.isEmpty() && exhausted.isEmpty();
+        }
     }
 
     private final TaskParser parser;
@@ -584,13 +594,52 @@ public class TaskBook {
             return ready;
         }
         for (Map.Entry<String, OpenTask> entry : open.entrySet()) {
-            OpenTask t = entry.getValue();
-            boolean done = t.task == null || t.outcomes.size() >= t.task.instances();
-            if (done && completing.add(entry.getKey())) {
-                ready.add(t);
+            if (isDone(entry.getValue()) && completing.add(entry.getKey())) {
+                ready.add(entry.getValue());
             }
         }
         return ready;
+    }
+
+    private static boolean isDone(OpenTask t) {
+        return t.task == null || t.outcomes.size() >= t.task.instances();
+    }
+
+    /** The open task of this room, or null (unknown, or completed). */
+    public synchronized OpenTask openTask(String roomId) {
+        return open.get(roomId);
+    }
+
+    /** Whether the room's task is open and every instance has an outcome (or it became invalid): it may complete. */
+    public synchronized boolean isComplete(String roomId) {
+        OpenTask t = open.get(roomId);
+        return t != null && isDone(t);
+    }
+
+    /**
+     * Marks the room's task as being completed (its result is on its way); false when it is not open, not
+     * done, or already being completed.
+     */
+    public synchronized boolean claimCompletion(String roomId) {
+        OpenTask t = open.get(roomId);
+        return t != null && isDone(t) && completing.add(roomId);
+    }
+
+    /**
+     * Rooms whose task may complete and has no completion on the ledger yet, being completed or not: what a
+     * completion that failed, or that a previous scheduler never sent, leaves behind. Nothing before this
+     * replica schedules.
+     */
+    public synchronized List<String> incompleteButDone() {
+        if (!caughtUp || !scheduling) {
+            return List.of();
+        }
+        return open.values().stream().filter(TaskBook::isDone).map(t -> t.roomId).toList();
+    }
+
+    /** Whether a completion of this room is under way (claimed, not on the ledger yet). */
+    public synchronized boolean isCompleting(String roomId) {
+        return completing.contains(roomId);
     }
 
     /** Gives a completion claim back (publishing failed and will be tried again). */

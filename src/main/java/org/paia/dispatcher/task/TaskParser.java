@@ -26,6 +26,8 @@ import org.paia.dispatcher.config.DispatcherProperties;
 public class TaskParser {
 
     static final Pattern CONTAINER = Pattern.compile("[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}");
+    /** A task's JSON nests at most this deep (the ledger wraps it in two more levels). */
+    static final int MAX_NESTING = 64;
 
     private final ObjectMapper mapper;
     private final DispatcherProperties.Limits limits;
@@ -39,7 +41,7 @@ public class TaskParser {
     public TaskParser(ObjectMapper mapper, DispatcherProperties.Limits limits, Set<String> games, String accountUrl) {
         this.mapper = mapper.copy();
         this.mapper.getFactory().setStreamReadConstraints(
-                StreamReadConstraints.builder().maxNestingDepth(64).build());
+                StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING).build());
         this.limits = limits;
         this.games = Set.copyOf(games);
         this.account = URI.create(accountUrl.endsWith("/") ? accountUrl.substring(0, accountUrl.length() - 1) : accountUrl);
@@ -63,7 +65,26 @@ public class TaskParser {
         return pattern;
     }
 
+    /**
+     * Parses and validates the raw bytes of a task message in one go (what the intake route does in its
+     * steps: {@link #checkMessage}, unmarshal with {@link #jsonMapper()}, {@link #validate}).
+     */
     public GameTask parse(byte[] raw) {
+        checkMessage(raw);
+        JsonNode root;
+        try {
+            root = mapper.readTree(raw);
+        } catch (java.io.IOException e) {
+            throw malformed(e);
+        }
+        return validate(root);
+    }
+
+    /**
+     * The checks on the bytes themselves, before any JSON parser sees them: not empty, within
+     * {@code paia.limits.max-message-bytes}, strict UTF-8, no NUL character.
+     */
+    public void checkMessage(byte[] raw) {
         if (raw == null || raw.length == 0) {
             throw new TaskRejectedException("empty message", null);
         }
@@ -75,16 +96,33 @@ public class TaskParser {
         if (text.indexOf('\u0000') >= 0) {
             throw new TaskRejectedException("message contains a NUL character", null);
         }
-        JsonNode root;
-        try {
-            root = mapper.readTree(text);
-        } catch (JsonProcessingException e) {
+    }
+
+    /**
+     * The mapper task messages are read with: the application's, with nesting limited to 64 levels, so
+     * that a hostile message cannot exhaust the stack.
+     */
+    public ObjectMapper jsonMapper() {
+        return mapper;
+    }
+
+    /** A JSON parser's failure as the rejection the sender gets: where, and what. */
+    public static TaskRejectedException malformed(Throwable failure) {
+        if (failure instanceof JsonProcessingException e) {
             String where = e.getLocation() == null ? ""
                     : " at line " + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr();
-            throw new TaskRejectedException("malformed JSON" + where + ": " + e.getOriginalMessage(), null);
+            return new TaskRejectedException("malformed JSON" + where + ": " + e.getOriginalMessage(), null);
         }
+        return new TaskRejectedException("malformed JSON: " + failure.getMessage(), null);
+    }
+
+    /** Validates a parsed task message: the envelope ({@code type}, {@code data}), then {@link #parseData}. */
+    public GameTask validate(JsonNode root) {
         if (root == null || !root.isObject()) {
             throw new TaskRejectedException("message is not a JSON object", null);
+        }
+        if (deeperThan(root, MAX_NESTING)) {
+            throw new TaskRejectedException("message nests deeper than " + MAX_NESTING + " levels", null);
         }
         JsonNode type = root.get("type");
         if (type == null || !type.isTextual() || !"game_cmd".equals(type.asText())) {
@@ -95,6 +133,22 @@ public class TaskParser {
             throw new TaskRejectedException("field 'data' must be an object", null);
         }
         return parseData((ObjectNode) dataNode);
+    }
+
+    /** Whether {@code node} nests deeper than {@code max} levels (without recursion: the depth is the question). */
+    static boolean deeperThan(JsonNode node, int max) {
+        java.util.ArrayDeque<java.util.Map.Entry<JsonNode, Integer>> todo = new java.util.ArrayDeque<>();
+        todo.push(java.util.Map.entry(node, 1));
+        while (!todo.isEmpty()) {
+            var next = todo.pop();
+            if (next.getValue() > max) {
+                return true;
+            }
+            if (next.getKey().isContainerNode()) {
+                next.getKey().forEach(child -> todo.push(java.util.Map.entry(child, next.getValue() + 1)));
+            }
+        }
+        return false;
     }
 
     /** Validates a task's {@code data} object (as received, or as recorded on the ledger). */

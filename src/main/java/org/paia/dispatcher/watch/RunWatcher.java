@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -12,7 +13,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.camel.Exchange;
 import org.paia.dispatcher.ledger.FailureSource;
 import org.paia.dispatcher.ledger.Outcome;
-import org.paia.dispatcher.pods.PodClient;
 import org.paia.dispatcher.pods.PodNames;
 import org.paia.dispatcher.schedule.GameRun;
 import org.paia.dispatcher.schedule.TaskBook;
@@ -33,16 +33,18 @@ public class RunWatcher {
     private static final Logger LOG = LoggerFactory.getLogger(RunWatcher.class);
 
     private final TaskBook book;
-    private final PodClient pods;
     private final Set<String> finishing = ConcurrentHashMap.newKeySet();
     private final Map<String, Long> seenMissing = new ConcurrentHashMap<>();
     private final Map<String, Instant> stuckSince = new ConcurrentHashMap<>();
     private final Duration pendingTimeout;
     private final Clock clock;
+    private final List<PodObserver> observers = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    public RunWatcher(TaskBook book, PodClient pods, Duration pendingTimeout, Clock clock) {
+    /** The {@code podAction} of a pod a launch has just created or adopted. */
+    public static final String LAUNCHED = "LAUNCHED";
+
+    public RunWatcher(TaskBook book, Duration pendingTimeout, Clock clock) {
         this.book = book;
-        this.pods = pods;
         this.pendingTimeout = pendingTimeout;
         this.clock = clock;
     }
@@ -50,13 +52,18 @@ public class RunWatcher {
     /**
      * One pod event ({@code ADDED}, {@code MODIFIED}, {@code DELETED}, a relisted or adopted pod).
      *
-     * @return the finished run to record, or null when there is nothing to do
+     * @return the {@link FinishedRun} to finish, a {@link PodRelease} of a pod lost before its outcome was
+     *         recorded (its instance is retried), or null when there is nothing to do
      */
-    public FinishedRun onPod(Pod pod, String action) {
+    public Object onPod(Pod pod, String action) {
         if (pod == null || pod.getMetadata() == null || pod.getMetadata().getName() == null) {
             return null;
         }
+        observers.forEach(o -> o.podSeen(pod, action));
         String name = pod.getMetadata().getName();
+        if (LAUNCHED.equals(action)) {
+            book.runOfPod(name).ifPresent(run -> observers.forEach(o -> o.podCreated(run.roomId())));
+        }
         if ("DELETED".equals(action)) {
             book.podGone(name);
         } else if (PodNames.hasEnded(pod)) {
@@ -74,18 +81,17 @@ public class RunWatcher {
             }
             PodOutcomes.Ended e = ended.get();
             LOG.info("Pod {} ended: {}{}", name, e.outcome(), e.reason() == null ? "" : " - " + e.reason());
+            observers.forEach(PodObserver::gameEnded);
             FailureSource source = e.outcome() == Outcome.SUCCEEDED ? null : FailureSource.USER_CODE;
             return new FinishedRun(run.get(), e.outcome(), e.reason(), source, e.startedAt(), e.finishedAt(), Map.of(),
                     null);
         }
         if (ended.isPresent() && ended.get().platform()) {
-            lost(run.get(), ended.get().reason());
+            return lost(run.get(), ended.get().reason());
         } else if (deleted) {
-            lost(run.get(), "deleted before it ended");
-        } else {
-            return stuck(pod, run.get());
+            return lost(run.get(), "deleted before it ended");
         }
-        return null;
+        return stuck(pod, run.get());
     }
 
     /**
@@ -110,54 +116,68 @@ public class RunWatcher {
         return new FinishedRun(run, Outcome.FAILED, reason, FailureSource.PLATFORM, null, clock.instant(), Map.of(), null);
     }
 
+    /** A full listing, reconciled: the pods to handle like watch events, and the pods to let go. */
+    public record Reconciled(List<Pod> pods, List<PodRelease> releases) {
+    }
+
     /**
-     * Called with a full listing of game pods (the {@code pod-relist} route): releases pods that
-     * belong to no open run, marks runs whose pod is gone as lost, and returns the listing so that
-     * each pod is then handled like a watch event — whatever the watch missed is caught here.
+     * Called with a full listing of game pods (the {@code pod-relist} route): finds pods that belong to no
+     * open run and runs whose pod is gone (lost), for the route to release, and returns the listing so that
+     * each pod is then handled like a watch event — whatever the watch missed is caught here. Nothing but
+     * bookkeeping on a replica that does not schedule.
      */
-    public List<Pod> reconcile(List<Pod> listed) {
+    public Reconciled reconcile(List<Pod> listed) {
+        observers.forEach(o -> o.podsListed(listed));
         Map<String, PodNames.Listed> pods = PodNames.listed(listed);
         book.podsListed(pods);
         if (!book.mayAct()) {
             // Not the scheduler (Camel may start the master: routes on a replica that does not hold the
             // Lease yet), or not caught up: a pod this book does not know may be the leader's newest.
-            return List.of();
+            return new Reconciled(List.of(), List.of());
         }
-        collectLeftovers(pods);
-        missing(pods.keySet(), book.createdRuns());
-        return listed;
+        List<PodRelease> releases = new ArrayList<>(leftovers(pods));
+        releases.addAll(missing(pods.keySet(), book.createdRuns()));
+        return new Reconciled(listed, releases);
     }
 
     /**
      * A created run whose pod is absent from two listings in a row (a listing may race with the pod's
      * creation) is lost. With the finalizer this takes a forced removal, but it must not strand a run.
      */
-    void missing(Set<String> present, List<GameRun> launched) {
+    List<PodRelease> missing(Set<String> present, List<GameRun> launched) {
+        List<PodRelease> releases = new ArrayList<>();
         for (GameRun run : launched) {
             String name = run.podName();
             if (present.contains(name) || finishing.contains(name)) {
                 seenMissing.remove(name);
             } else if (seenMissing.merge(name, 1L, Long::sum) >= 2) {
                 seenMissing.remove(name);
-                lost(run, "missing from the pod list");
+                PodRelease release = lost(run, "missing from the pod list");
+                if (release != null) {
+                    releases.add(release);
+                }
             }
         }
+        return releases;
     }
 
-    private void lost(GameRun run, String how) {
+    private PodRelease lost(GameRun run, String how) {
         if (book.isRecorded(run.roomId(), run.instance())) {
-            return;
+            return null;
         }
         LOG.warn("Pod {} lost ({}) before its outcome was recorded: platform failure, the instance will be retried",
                 run.podName(), how);
         book.podLost(run);
-        release(run.podName());
+        return new PodRelease(run.podName(), "lost: " + how);
     }
 
-    /** Deletes the pod (finalizer first); its slot is free once the API has let it go (or it has ended). */
-    public void release(String podName) {
-        pods.release(podName);
-        book.podGone(podName);
+    /** The pod of a run, to let go ({@code pod-release}): its outcome is recorded, or its launch failed for good. */
+    public PodRelease releaseOf(GameRun run, String why) {
+        return new PodRelease(run.podName(), why);
+    }
+
+    public void addObserver(PodObserver observer) {
+        observers.add(observer);
     }
 
     /** The run's outcome is recorded and its pod released: forget the claim. */
@@ -167,7 +187,7 @@ public class RunWatcher {
 
     /** Finishing failed (storage or ledger unreachable): the next event or relist of the pod tries again. */
     public void finishFailed(Exchange exchange) {
-        FinishedRun finished = exchange.getIn().getBody(FinishedRun.class);
+        FinishedRun finished = exchange.getVariable("finished", FinishedRun.class);
         Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         LOG.warn("Finishing {} failed, will try again on the next relist: {}", finished.run(),
                 cause == null ? "?" : cause.toString());
@@ -175,18 +195,20 @@ public class RunWatcher {
     }
 
     /**
-     * Releases pods that no open run will adopt: their outcome is already recorded (an interrupted
-     * finish), their task is unknown or completed (an orphan), or they belong to an older attempt.
+     * Pods that no open run will adopt: their outcome is already recorded (an interrupted finish), their
+     * task is unknown or completed (an orphan), or they belong to an older attempt.
      */
-    void collectLeftovers(Map<String, PodNames.Listed> listed) {
+    List<PodRelease> leftovers(Map<String, PodNames.Listed> listed) {
+        List<PodRelease> releases = new ArrayList<>();
         listed.forEach((name, pod) -> {
             if (book.runOfPod(name).isPresent() || finishing.contains(name)) {
                 return;
             }
             if (!pod.readable() || book.isStale(pod.room(), pod.instance(), pod.attempt())) {
                 LOG.info("Pod {} belongs to no open run: released", name);
-                release(name);
+                releases.add(new PodRelease(name, "belongs to no open run"));
             }
         });
+        return releases;
     }
 }

@@ -82,9 +82,9 @@ class LedgerHistoryIT extends DispatcherIT {
         long started = System.nanoTime();
         upgraded.book.startScheduling(); // this replica schedules: the sweep runs on the scheduler only
         try (TransactionalWriter writer = new TransactionalWriter(bootstrap, "history-" + topic, Map.of())) {
-            LedgerLifecycle lifecycle = new LedgerLifecycle(upgraded.book,
-                    new Ledger(writer, mapper, topic, upgraded.book), WINDOW, Clock.systemUTC());
-            for (int written = lifecycle.sweep(); written > 0; written = lifecycle.sweep()) {
+            LedgerLifecycle lifecycle = new LedgerLifecycle(upgraded.book, WINDOW, Clock.systemUTC());
+            Ledger ledger = new Ledger(writer, mapper, topic, upgraded.book);
+            for (int written = lifecycle.sweep(ledger::write); written > 0; written = lifecycle.sweep(ledger::write)) {
                 swept += written;
             }
         }

@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.util.Map;
 import java.util.UUID;
+import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.component.kubernetes.KubernetesConfiguration;
 import org.apache.camel.component.kubernetes.cluster.KubernetesClusterService;
@@ -26,7 +27,6 @@ import org.paia.dispatcher.kafka.TransactionalWriter;
 import org.paia.dispatcher.ledger.LedgerReader;
 import org.paia.dispatcher.local.LocalReplicaPod;
 import org.paia.dispatcher.local.LocalServers;
-import org.paia.dispatcher.pods.PodClient;
 import org.paia.dispatcher.support.DispatcherIT;
 import org.paia.dispatcher.task.TaskParser;
 
@@ -78,9 +78,16 @@ class LeadershipIT extends DispatcherIT {
         LedgerReader reader = new LedgerReader(bootstrap, Map.of(), properties.getKafka().getLedgerTopic(), book, mapper);
         DefaultCamelContext camel = new DefaultCamelContext();
         try (TransactionalWriter writer = new TransactionalWriter(bootstrap, "leadership-it-" + replica, Map.of())) {
-            Leadership leadership = new Leadership(election, book, reader, writer, new PodClient(k8s, NAMESPACE),
+            Leadership leadership = new Leadership(election, book, reader, writer,
                     new SchedulerLease(k8s, NAMESPACE, leaseName, replica), new FatalErrors(camel), Duration.ofMillis(100), Duration.ofSeconds(1));
             reader.start();
+            // the dispatcher's pod-relist route; pods are not this test's subject
+            camel.addRoutes(new RouteBuilder() {
+                @Override
+                public void configure() {
+                    from(Leadership.RELIST).log("relist");
+                }
+            });
             leadership.beforeApplicationStart(camel);
             camel.start();
             leadership.afterApplicationStart(camel);

@@ -1,0 +1,174 @@
+package org.paia.dispatcher.intake;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.camel.Exchange;
+import org.apache.camel.component.kafka.KafkaConstants;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.paia.dispatcher.config.Headers;
+import org.paia.dispatcher.kafka.ConsumedOffset;
+import org.paia.dispatcher.kafka.IntakeOffsets;
+import org.paia.dispatcher.ledger.Ledger;
+import org.paia.dispatcher.ledger.LedgerEntry;
+import org.paia.dispatcher.results.ResultMessage;
+import org.paia.dispatcher.schedule.TaskBook;
+import org.paia.dispatcher.task.GameTask;
+import org.paia.dispatcher.task.TaskParser;
+import org.paia.dispatcher.task.TaskRejectedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The records of the intake's verdict on one task, for the {@code task-intake} route to commit with the
+ * consumed offset ({@code paia-tx:intake}): its acceptance on the ledger, or a {@code REJECTED} result and a
+ * dead-letter copy of the original bytes. Also the duplicate check: a room gets one task. No I/O here.
+ */
+public class IntakeRecords {
+
+    /** Exchange variables of the intake route (metrics read the verdict once the transaction committed). */
+    public static final String ORIGINAL = "original";
+    public static final String VERDICT = "verdict";
+    public static final String ROOM = "room";
+    public static final String REJECTION = "rejection";
+
+    private static final Logger LOG = LoggerFactory.getLogger(IntakeRecords.class);
+
+    private final Ledger ledgerFormat;
+    private final ObjectMapper mapper;
+    private final String resultTopic;
+    private final String deadLetterTopic;
+    private final Clock clock;
+    private final TaskBook book;
+    private final List<java.util.function.BiConsumer<String, String>> verdictListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final Set<String> recentlyAccepted = Collections.synchronizedSet(Collections.newSetFromMap(new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > 10_000;
+        }
+    }));
+
+    public IntakeRecords(Ledger ledgerFormat, ObjectMapper mapper, String resultTopic, String deadLetterTopic, Clock clock,
+                         TaskBook book) {
+        this.ledgerFormat = ledgerFormat;
+        this.mapper = mapper;
+        this.resultTopic = resultTopic;
+        this.deadLetterTopic = deadLetterTopic;
+        this.clock = clock;
+        this.book = book;
+    }
+
+    /**
+     * Whether the task's room has a task already. Known rooms come from the ledger (as far as this replica
+     * has read it) and from this intake's own recent acceptances, which the ledger reader may not have seen
+     * yet. Should a duplicate slip through anyway (a rebalance right after the first acceptance), the
+     * scheduler ignores the second acceptance: the room still gets exactly one run and one result.
+     */
+    public boolean isDuplicate(GameTask task) {
+        return book.isKnown(task.roomId()) || recentlyAccepted.contains(task.roomId());
+    }
+
+    /** Rejects a duplicate: the {@code doCatch} of the route turns it into a REJECTED result. */
+    public void rejectDuplicate(GameTask task) {
+        throw new TaskRejectedException("duplicate task: room_id " + task.roomId() + " already has a task", task.roomId());
+    }
+
+    /** The acceptance of a valid task: its {@code TASK_ACCEPTED} ledger record. */
+    public List<ProducerRecord<String, byte[]>> accepted(GameTask task, Exchange exchange) {
+        ConsumedOffset consumed = consumed(exchange);
+        exchange.setVariable(VERDICT, "accepted");
+        exchange.setVariable(ROOM, task.roomId());
+        LOG.info("Task {} accepted ({} from {}-{}@{})", task.roomId(), task.gameName(),
+                consumed.partition().topic(), consumed.partition().partition(), consumed.offset());
+        return List.of(ledgerFormat.toRecord(LedgerEntry.accepted(task.roomId(), task.data(), clock.instant())));
+    }
+
+    /**
+     * The rejection of the task the route caught failing validation: a {@code REJECTED} result for the web
+     * service, and the original bytes on the dead-letter topic with the reason and where they came from.
+     */
+    public List<ProducerRecord<String, byte[]>> rejected(Exchange exchange) throws JsonProcessingException {
+        Exception caught = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
+        TaskRejectedException rejected = caught instanceof TaskRejectedException r ? r : TaskParser.malformed(caught);
+        byte[] raw = exchange.getVariable(ORIGINAL, byte[].class);
+        String key = exchange.getMessage().getHeader(KafkaConstants.KEY, String.class);
+        ConsumedOffset consumed = consumed(exchange);
+        exchange.setVariable(VERDICT, "rejected");
+        exchange.setVariable(REJECTION, loggable(rejected.getMessage()));
+        LOG.warn("Task rejected at {}-{}@{} (room {}): {}", consumed.partition().topic(),
+                consumed.partition().partition(), consumed.offset(), rejected.roomId(), loggable(rejected.getMessage()));
+
+        String roomId = rejected.roomId();
+        JsonNode data = bestEffortData(raw);
+        Long gameId = data.path("game_id").isIntegralNumber() ? data.path("game_id").asLong() : null;
+        String gameName = data.path("game_name").asText("").matches("[A-Za-z0-9_.-]{1,64}") ? data.path("game_name").asText() : null;
+        ResultMessage result = ResultMessage.rejected(roomId, gameId, gameName, rejected.getMessage(), clock.instant());
+        String resultKey = roomId != null ? roomId : key;
+        ProducerRecord<String, byte[]> resultRecord =
+                new ProducerRecord<>(resultTopic, resultKey, mapper.writeValueAsBytes(result));
+        // The dead-letter copy keeps the original bytes untouched, with where they came from and why.
+        ProducerRecord<String, byte[]> deadLetter = new ProducerRecord<>(deadLetterTopic, key, raw);
+        deadLetter.headers()
+                .add(Headers.DLQ_REASON, utf8(rejected.getMessage()))
+                .add(Headers.DLQ_ERROR_CLASS, utf8("VALIDATION"))
+                .add(Headers.DLQ_SOURCE_TOPIC, utf8(consumed.partition().topic()))
+                .add(Headers.DLQ_SOURCE_PARTITION, utf8(Integer.toString(consumed.partition().partition())))
+                .add(Headers.DLQ_SOURCE_OFFSET, utf8(Long.toString(consumed.offset())));
+        return List.of(resultRecord, deadLetter);
+    }
+
+    /**
+     * The verdict is committed: an accepted room counts as known at once, before the ledger reader sees it;
+     * listeners (metrics) hear of the verdict.
+     */
+    public void committed(Exchange exchange) {
+        String verdict = exchange.getVariable(VERDICT, String.class);
+        if ("accepted".equals(verdict)) {
+            recentlyAccepted.add(exchange.getVariable(ROOM, String.class));
+        }
+        if (verdict != null) {
+            String rejection = exchange.getVariable(REJECTION, String.class);
+            verdictListeners.forEach(l -> l.accept(verdict, rejection));
+        }
+    }
+
+    /** Called with each committed verdict, {@code accepted} or {@code rejected}, and the (loggable) rejection reason. */
+    public void addVerdictListener(java.util.function.BiConsumer<String, String> listener) {
+        verdictListeners.add(listener);
+    }
+
+    private static ConsumedOffset consumed(Exchange exchange) {
+        return IntakeOffsets.consumed(exchange);
+    }
+
+    /**
+     * A rejection reason fit for the log: a JSON parser's message quotes the text it choked on, which
+     * may be anything of the message (a ws_uri token), so everything from its first quote to its last is
+     * dropped. The REJECTED result keeps the full reason for the sender.
+     */
+    static String loggable(String reason) {
+        return reason != null && reason.startsWith("malformed JSON") ? reason.replaceAll("(?s)'.*'", "'…'") : reason;
+    }
+
+    /** The task's data object if the bytes are readable JSON at all, to echo ids in the rejection. */
+    private JsonNode bestEffortData(byte[] raw) {
+        try {
+            JsonNode root = raw == null ? null : mapper.readTree(raw);
+            return root == null ? mapper.createObjectNode() : root.path("data");
+        } catch (java.io.IOException | RuntimeException e) {
+            return mapper.createObjectNode();
+        }
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,50 @@
+package org.paia.dispatcher.routes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every route file validates against the Camel YAML DSL's JSON schema as shipped in camel-yaml-dsl 4.18, so
+ * that Kaoto and the VS Code Camel tools open it (and a file that only loads thanks to Camel's leniency is
+ * caught here, not in an editor).
+ */
+class RouteFilesSchemaTest {
+
+    private static JsonSchema schema;
+
+    @BeforeAll
+    static void schema() throws IOException {
+        try (InputStream in = RouteFilesSchemaTest.class.getClassLoader().getResourceAsStream("schema/camelYamlDsl.json")) {
+            assertThat(in).as("camel-yaml-dsl's schema/camelYamlDsl.json on the class path").isNotNull();
+            schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V4).getSchema(in);
+        }
+    }
+
+    static Stream<Path> routeFiles() throws IOException {
+        return Files.list(Path.of("src/main/resources/routes")).filter(p -> p.toString().endsWith(".yaml")).sorted();
+    }
+
+    @ParameterizedTest
+    @MethodSource("routeFiles")
+    void validatesAgainstTheCamelYamlDslSchema(Path file) throws IOException {
+        JsonNode routes = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
+        Set<ValidationMessage> errors = schema.validate(routes);
+        assertThat(errors).as("%s against camel-yaml-dsl 4.18's schema", file.getFileName()).isEmpty();
+    }
+}
