@@ -33,7 +33,6 @@ import org.apache.camel.ProducerTemplate;
 import org.paia.dispatcher.failures.DispatcherHealthChecks;
 import org.paia.dispatcher.failures.FatalErrors;
 import org.paia.dispatcher.failures.Failures;
-import org.paia.dispatcher.failures.RetryMetrics;
 import org.paia.dispatcher.failures.IntakeProgress;
 import org.paia.dispatcher.download.Workspace;
 import org.paia.dispatcher.kafka.TransactionalCommitFactory;
@@ -327,10 +326,6 @@ public class DispatcherConfiguration {
         return requests;
     }
 
-    @Bean
-    RetryMetrics retryMetrics(io.micrometer.core.instrument.MeterRegistry registry) {
-        return new RetryMetrics(registry);
-    }
 
     @Bean
     Failures failures() {

@@ -118,6 +118,15 @@ public class DispatcherMetrics {
         return "other";
     }
 
+    /** A failed step is tried again (a redelivery by an error handler). */
+    public void retry(String route, FailureClass failureClass) {
+        Counter.builder("paia.retries")
+                .description("Redeliveries of a failed step, by route and failure class")
+                .tag("route", route == null ? "unknown" : route)
+                .tag("class", failureClass.name())
+                .register(registry).increment();
+    }
+
     /** A step failed for good: its error handler gave up (or it had none). */
     public void terminalFailure(String route, FailureClass failureClass) {
         Counter.builder("paia.failures")
