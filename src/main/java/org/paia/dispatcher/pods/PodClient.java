@@ -63,11 +63,6 @@ public class PodClient {
         return java.util.Map.of(PodNames.MANAGED_BY_LABEL, PodNames.MANAGED_BY);
     }
 
-    public List<Pod> listGamePods() {
-        return client.pods().inNamespace(namespace)
-                .withLabel(PodNames.MANAGED_BY_LABEL, PodNames.MANAGED_BY).list().getItems();
-    }
-
     /** The tail of the game container's log, or null when the API has none. */
     public String logTail(String podName, int maxBytes) {
         try {

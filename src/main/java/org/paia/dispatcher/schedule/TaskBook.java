@@ -587,20 +587,6 @@ public class TaskBook {
         return attempt < t.attempts.getOrDefault(instance, 0);
     }
 
-    /** Claims every task whose instances all have outcomes (or that became invalid) for completion. */
-    public synchronized List<OpenTask> claimCompletable() {
-        List<OpenTask> ready = new ArrayList<>();
-        if (!caughtUp || !scheduling) {
-            return ready;
-        }
-        for (Map.Entry<String, OpenTask> entry : open.entrySet()) {
-            if (isDone(entry.getValue()) && completing.add(entry.getKey())) {
-                ready.add(entry.getValue());
-            }
-        }
-        return ready;
-    }
-
     private static boolean isDone(OpenTask t) {
         return t.task == null || t.outcomes.size() >= t.task.instances();
     }
@@ -640,11 +626,6 @@ public class TaskBook {
     /** Whether a completion of this room is under way (claimed, not on the ledger yet). */
     public synchronized boolean isCompleting(String roomId) {
         return completing.contains(roomId);
-    }
-
-    /** Gives a completion claim back (publishing failed and will be tried again). */
-    public synchronized void releaseCompletion(String roomId) {
-        completing.remove(roomId);
     }
 
     public synchronized int openTasks() {

@@ -83,8 +83,7 @@ public class RunWatcher {
             LOG.info("Pod {} ended: {}{}", name, e.outcome(), e.reason() == null ? "" : " - " + e.reason());
             observers.forEach(PodObserver::gameEnded);
             FailureSource source = e.outcome() == Outcome.SUCCEEDED ? null : FailureSource.USER_CODE;
-            return new FinishedRun(run.get(), e.outcome(), e.reason(), source, e.startedAt(), e.finishedAt(), Map.of(),
-                    null);
+            return new FinishedRun(run.get(), e.outcome(), e.reason(), source, e.startedAt(), e.finishedAt());
         }
         if (ended.isPresent() && ended.get().platform()) {
             return lost(run.get(), ended.get().reason());
@@ -113,7 +112,7 @@ public class RunWatcher {
         stuckSince.remove(name);
         String reason = "pod did not start within " + pendingTimeout.toSeconds() + " s, " + why.get();
         LOG.warn("Pod {} failed to start: {}", name, reason);
-        return new FinishedRun(run, Outcome.FAILED, reason, FailureSource.PLATFORM, null, clock.instant(), Map.of(), null);
+        return new FinishedRun(run, Outcome.FAILED, reason, FailureSource.PLATFORM, null, clock.instant());
     }
 
     /** A full listing, reconciled: the pods to handle like watch events, and the pods to let go. */

@@ -185,7 +185,8 @@ class TaskBookTest {
         book.apply(LedgerEntry.outcome("t", 0, 1, "p", Outcome.FAILED, "late", null, null, null, null, null));
         succeed(runs.get(0));
         assertThat(book.claimDue(5, 3).launch()).isEmpty();
-        TaskBook.OpenTask done = book.claimCompletable().get(0);
+        assertThat(book.incompleteButDone()).containsExactly("t");
+        TaskBook.OpenTask done = book.openTask("t");
         assertThat(done.outcomes()).extracting(LedgerEntry::outcome).containsOnly(Outcome.SUCCEEDED);
     }
 
@@ -241,7 +242,7 @@ class TaskBookTest {
                 .extracting(GameRun::instance).containsExactlyInAnyOrder(1, 2);
         assertThat(launched).filteredOn(r -> r.instance() == 1).extracting(GameRun::attempt)
                 .as("instance 1 keeps its attempts").containsExactly(2);
-        assertThat(book.claimCompletable()).isEmpty();
+        assertThat(book.incompleteButDone()).isEmpty();
     }
 
     @Test
@@ -284,7 +285,8 @@ class TaskBookTest {
         accept("r", "");
         GameRun run = book.claimDue(5, 3).launch().get(0);
         succeed(run);
-        TaskBook.OpenTask done = book.claimCompletable().get(0);
+        assertThat(book.claimCompletion("r")).isTrue();
+        TaskBook.OpenTask done = book.openTask("r");
         assertThat(done.instanceKeys()).as("what the completion tombstones").containsExactly("r/0");
         book.apply(LedgerEntry.completed("r", Outcome.SUCCEEDED, at));
         done.instanceKeys().forEach(book::applyTombstone); // committed with the completion (ResultPublisher)
