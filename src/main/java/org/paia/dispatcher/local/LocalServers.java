@@ -70,10 +70,18 @@ public class LocalServers implements EnvironmentPostProcessor, Ordered {
         Path npmDir = Path.of(env.getProperty("paia.local.npm-dir", "."));
         Path dataDir = Path.of(env.getProperty("paia.local.data-dir", "work"));
 
+        // Azurite (a Node process) starts beside the broker: the two take most of a local start-up.
+        java.util.concurrent.CompletableFuture<AzuriteProcess> azuriteStart = java.util.concurrent.CompletableFuture
+                .supplyAsync(() -> AzuriteProcess.start(npmDir, dataDir.resolve("azurite"), azuritePort));
         String bootstrap = startKafka(kafkaPort);
-        AzuriteProcess azurite = AzuriteProcess.start(npmDir, dataDir.resolve("azurite"), azuritePort);
-        LocalServers.azurite = azurite;
         String kubernetes = startKubernetes(kubernetesPort);
+        AzuriteProcess azurite;
+        try {
+            azurite = azuriteStart.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
+        }
+        LocalServers.azurite = azurite;
 
         String blobEndpoint = azurite.accountUrl();
         Map<String, Object> props = new LinkedHashMap<>();
