@@ -45,20 +45,6 @@ class BatchRunIT extends DispatcherIT {
     @Autowired
     CamelContext camel;
 
-    /** The seed task for a fresh room with batch fields and simulated-game knobs. */
-    private String batchTask(String room, String folder, String batchFields, String simParams) throws Exception {
-        return seedTask(room, "user-102/" + folder, "batch_player")
-                .replace("\"category\": \"3D\"", "\"category\": \"3D\", " + batchFields)
-                .replace("\"user_num\": 1", "\"user_num\": 1, " + simParams);
-    }
-
-    private String publishBatch(String batchFields, String simParams) throws Exception {
-        String room = newRoom();
-        uploadProgram("user-102", "batch-" + room, "class MLPlay: pass\n");
-        publish(room, batchTask(room, "batch-" + room, batchFields, simParams));
-        return room;
-    }
-
     private JsonNode awaitResult(String room, Duration within) {
         await().atMost(within).pollInterval(Duration.ofMillis(200)).until(() -> !results().records(room).isEmpty());
         return resultsOf(room).get(0);

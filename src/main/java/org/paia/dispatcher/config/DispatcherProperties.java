@@ -8,7 +8,9 @@ import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.validation.annotation.Validated;
@@ -55,6 +57,8 @@ public class DispatcherProperties {
         @Min(6000) private int sessionTimeoutMs = 15000;
         /** Extra client properties (security.protocol, sasl.*) passed to every Kafka client. */
         private Map<String, String> clientProperties = new LinkedHashMap<>();
+        /** More topics to create if missing, for routes added in YAML (e.g. an audit copy of the results). */
+        private List<@NotBlank @Pattern(regexp = "[A-Za-z0-9._-]{1,249}") String> extraTopics = new ArrayList<>();
 
         public String getBootstrapServers() { return bootstrapServers; }
         public void setBootstrapServers(String v) { bootstrapServers = v; }
@@ -72,6 +76,8 @@ public class DispatcherProperties {
         public void setReplicaId(String v) { replicaId = v; }
         public String getTransactionalIdPrefix() { return transactionalIdPrefix; }
         public void setTransactionalIdPrefix(String v) { transactionalIdPrefix = v; }
+        public List<String> getExtraTopics() { return extraTopics; }
+        public void setExtraTopics(List<String> v) { extraTopics = v; }
         public int getPartitions() { return partitions; }
         public void setPartitions(int v) { partitions = v; }
         public int getSessionTimeoutMs() { return sessionTimeoutMs; }

@@ -36,8 +36,17 @@ class RouteFilesSchemaTest {
         }
     }
 
+    /** The shipped route files and the documented examples. */
     static Stream<Path> routeFiles() throws IOException {
-        return Files.list(Path.of("src/main/resources/routes")).filter(p -> p.toString().endsWith(".yaml")).sorted();
+        return Stream.of("src/main/resources/routes", "docs/examples").flatMap(RouteFilesSchemaTest::yamlFiles);
+    }
+
+    private static Stream<Path> yamlFiles(String dir) {
+        try (Stream<Path> files = Files.list(Path.of(dir))) {
+            return files.filter(p -> p.toString().endsWith(".yaml")).sorted().toList().stream();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @ParameterizedTest

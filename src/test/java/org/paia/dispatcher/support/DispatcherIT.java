@@ -134,6 +134,21 @@ public abstract class DispatcherIT {
         publish(roomId, seedTask(roomId, "user-102/" + folder, codeName));
     }
 
+    /** The seed task for a fresh room with batch fields and simulated-game knobs (game_param.sim_*). */
+    protected String batchTask(String room, String folder, String batchFields, String simParams) throws Exception {
+        return seedTask(room, "user-102/" + folder, "batch_player")
+                .replace("\"category\": \"3D\"", "\"category\": \"3D\", " + batchFields)
+                .replace("\"user_num\": 1", "\"user_num\": 1, " + simParams);
+    }
+
+    /** Uploads a program and publishes a batch task for a fresh room; returns the room. */
+    protected String publishBatch(String batchFields, String simParams) throws Exception {
+        String room = newRoom();
+        uploadProgram("user-102", "batch-" + room, "class MLPlay: pass\n");
+        publish(room, batchTask(room, "batch-" + room, batchFields, simParams));
+        return room;
+    }
+
     /**
      * A Kubernetes client for the tests' own calls (deleting a pod as kubectl would, reading pods),
      * told apart from the dispatcher's calls by its User-Agent. One per test JVM, like the servers.
