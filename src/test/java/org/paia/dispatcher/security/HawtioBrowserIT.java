@@ -27,7 +27,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Hawtio in a real headless browser — Debian's chromium through its chromedriver, never a
  * downloaded driver: a viewer logs in, opens the Camel routes view and sees every route of the
- * running CamelContext. The screenshot is kept as target/hawtio-routes.png.
+ * running CamelContext, and the diagrams of the routes that call out show their endpoints. The screenshots
+ * are kept as target/hawtio-routes.png and target/hawtio-&lt;route&gt;-diagram.png.
  */
 class HawtioBrowserIT extends DispatcherIT {
 
@@ -101,6 +102,33 @@ class HawtioBrowserIT extends DispatcherIT {
                 .filter(text -> text.contains("task-intake")).findFirst().orElseThrow();
         assertThat(table).contains(routeIds);
         assertThat(table).contains("Started", "Completed", "Failed", "InFlight");
+
+        // The route diagrams show the calls out as endpoints: Blob Storage, Kubernetes and paia-tx.
+        // (node labels are cut at 17 characters; the step ids are whole)
+        assertDiagramShows(wait, "instance-launch", "Enrich: direct:fe", "ID: programs", "ID: create-pod",
+                "To kubernetes-pod", "ID: get-pod");
+        assertDiagramShows(wait, "program-fetch", "To azure-storage", "ID: list-program-blobs", "ID: download-blob");
+        assertDiagramShows(wait, "run-finish", "To azure-storage", "ID: upload-artifact", "To paia-tx:ledger",
+                "ID: record-outcome");
+    }
+
+    /** Opens the route's diagram (tree node, then the Route Diagram tab) and waits for these labels in it. */
+    private void assertDiagramShows(WebDriverWait wait, String route, String... labels) throws IOException {
+        Path shot = Path.of("target", "hawtio-" + route + "-diagram.png");
+        try {
+            browser.get(base() + "/actuator/hawtio/camel/routes");
+            wait.until(page -> !page.findElements(By.xpath("//*[normalize-space(text())='" + route + "']")).isEmpty());
+            browser.findElement(By.xpath("//*[normalize-space(text())='" + route + "']")).click();
+            wait.until(page -> !page.findElements(By.xpath("//*[normalize-space(text())='Route Diagram']")).isEmpty());
+            browser.findElement(By.xpath("//*[normalize-space(text())='Route Diagram']")).click();
+            // the diagram itself (React Flow), not the endpoint tree beside it
+            wait.until(page -> page.findElements(By.cssSelector(".react-flow")).stream()
+                    .map(d -> d.getDomProperty("textContent"))
+                    .anyMatch(text -> text != null && java.util.Arrays.stream(labels).allMatch(text::contains)));
+        } finally {
+            Files.write(shot, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+            Files.writeString(Path.of("target", "hawtio-" + route + "-diagram.html"), browser.getPageSource());
+        }
     }
 
     private String base() {
