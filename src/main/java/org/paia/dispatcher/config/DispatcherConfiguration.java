@@ -42,6 +42,7 @@ import org.paia.dispatcher.ledger.LedgerLifecycle;
 import org.paia.dispatcher.ledger.LedgerReader;
 import org.paia.dispatcher.pods.GameLauncher;
 import org.paia.dispatcher.pods.PodClient;
+import org.paia.dispatcher.pods.PodCreations;
 import org.paia.dispatcher.pods.PodRenderer;
 import org.paia.dispatcher.results.ResultPublisher;
 import org.paia.dispatcher.results.RunFinisher;
@@ -228,6 +229,12 @@ public class DispatcherConfiguration {
         return new PodClient(client, properties.getKubernetes().getNamespace());
     }
 
+    /** create-pod and adopt-pod: a pod is never created once it has been seen or its run is over. */
+    @Bean
+    PodCreations podCreations(TaskBook book, PodClient pods) {
+        return new PodCreations(book, pods);
+    }
+
     @Bean
     ProgramDownloads programDownloads(Workspace workspace, DispatcherProperties properties) {
         return new ProgramDownloads(workspace, properties.getLimits().getMaxFilesPerProgram(),
@@ -362,8 +369,8 @@ public class DispatcherConfiguration {
     }
 
     @Bean
-    RunWatcher runWatcher(TaskBook book, DispatcherProperties properties, Clock clock) {
-        return new RunWatcher(book, properties.getKubernetes().getPendingTimeout(), clock);
+    RunWatcher runWatcher(TaskBook book, PodCreations creations, DispatcherProperties properties, Clock clock) {
+        return new RunWatcher(book, creations, properties.getKubernetes().getPendingTimeout(), clock);
     }
 
     /** The records container exists before the first upload (created if missing, like the topics). */

@@ -47,17 +47,6 @@ public class PodClient {
         }
     }
 
-    /** The pod that already existed, as the route got it; it may have been deleted between the conflict and the get. */
-    public Pod adopted(Pod existing, String podName) {
-        if (existing == null) {
-            // deleted between the conflict and the read: the launch is redelivered and creates it
-            throw new KubernetesClientException("pod " + podName + " existed when created and was gone when read",
-                    HttpURLConnection.HTTP_CONFLICT, null);
-        }
-        LOG.info("Pod {} already exists, adopted", podName);
-        return existing;
-    }
-
     /** The labels every game pod carries, for the relist ({@code listPodsByLabels}). */
     public java.util.Map<String, String> gamePodLabels() {
         return java.util.Map.of(PodNames.MANAGED_BY_LABEL, PodNames.MANAGED_BY);

@@ -140,6 +140,12 @@ public class TaskBook {
     private final Map<String, GameRun> runsByPod = new HashMap<>();
     private final Set<String> created = new HashSet<>();
     /**
+     * Pods this scheduler has seen since it took over (listed, watched, adopted) and not seen go: never
+     * created again. A pod seen may end, be finished and be deleted while a launch of its run is still
+     * on its way; creating it then would run the game again.
+     */
+    private final Set<String> observed = new HashSet<>();
+    /**
      * Game pods being created, pending or running, by pod name: what counts against
      * {@code max-active-pods} and each task's parallelism. A slot is taken when a run is claimed and
      * given back only when its pod is known to have ended (a terminal phase: its containers have exited
@@ -371,6 +377,7 @@ public class TaskBook {
         }
         runsByPod.clear();
         created.clear();
+        observed.clear();
         completing.clear();
         occupied.clear();
         ended.clear();
@@ -474,6 +481,20 @@ public class TaskBook {
     public synchronized void podGone(String podName) {
         occupied.remove(podName);
         ended.remove(podName);
+        observed.remove(podName); // its run is over (recorded, or lost: the next attempt has another name)
+    }
+
+    /** A pod of this name was seen (the watch, a listing, a launch that found it): it exists, or existed. */
+    public synchronized void podObserved(String podName) {
+        observed.add(podName);
+    }
+
+    /**
+     * Whether a launch may create this run's pod: the run is still claimed (no outcome recorded, not lost),
+     * and no pod of its name has been seen. Otherwise the pod is adopted, or the launch has nothing to do.
+     */
+    public synchronized boolean mayCreate(GameRun run) {
+        return runsByPod.get(run.podName()) == run && !observed.contains(run.podName());
     }
 
     /**
@@ -483,6 +504,7 @@ public class TaskBook {
     public synchronized void podEnded(String podName, PodNames.Listed pod) {
         occupied.remove(podName);
         ended.put(podName, pod);
+        observed.add(podName);
     }
 
     /**
@@ -491,6 +513,7 @@ public class TaskBook {
      * whose pod has ended, or is neither listed nor being launched, is freed (an event the watch missed).
      */
     public synchronized void podsListed(Map<String, PodNames.Listed> listed) {
+        observed.addAll(listed.keySet());
         listed.forEach((name, pod) -> {
             if (pod.ended()) {
                 ended.put(name, pod);

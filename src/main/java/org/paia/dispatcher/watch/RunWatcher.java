@@ -15,6 +15,7 @@ import org.paia.dispatcher.ledger.FailureSource;
 import org.paia.dispatcher.ledger.Outcome;
 import org.paia.dispatcher.pods.PodNames;
 import org.paia.dispatcher.schedule.GameRun;
+import org.paia.dispatcher.pods.PodCreations;
 import org.paia.dispatcher.schedule.TaskBook;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,8 +44,11 @@ public class RunWatcher {
     /** The {@code podAction} of a pod a launch has just created or adopted. */
     public static final String LAUNCHED = "LAUNCHED";
 
-    public RunWatcher(TaskBook book, Duration pendingTimeout, Clock clock) {
+    private final PodCreations creations;
+
+    public RunWatcher(TaskBook book, PodCreations creations, Duration pendingTimeout, Clock clock) {
         this.book = book;
+        this.creations = creations;
         this.pendingTimeout = pendingTimeout;
         this.clock = clock;
     }
@@ -61,6 +65,9 @@ public class RunWatcher {
         }
         observers.forEach(o -> o.podSeen(pod, action));
         String name = pod.getMetadata().getName();
+        if (book.mayAct()) {
+            creations.observed(name); // before anything acts on it: never created again, and no create in flight
+        }
         if (LAUNCHED.equals(action)) {
             book.runOfPod(name).ifPresent(run -> observers.forEach(o -> o.podCreated(run.roomId())));
         }

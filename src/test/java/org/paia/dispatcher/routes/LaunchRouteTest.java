@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import com.azure.core.util.BinaryData;
 import com.azure.storage.blob.BlobContainerClient;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +15,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.camel.CamelExecutionException;
 import org.apache.camel.Exchange;
@@ -22,6 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.paia.dispatcher.download.ProgramNotFoundException;
 import org.paia.dispatcher.download.Workspace;
 import org.paia.dispatcher.pods.PodNames;
+import org.paia.dispatcher.pods.PodRenderer;
 import org.paia.dispatcher.schedule.GameRun;
 import org.paia.dispatcher.task.GameTask;
 import org.paia.dispatcher.task.TaskParser;
@@ -35,6 +39,9 @@ class LaunchRouteTest extends RouteTestSupport {
 
     /** The pod as the API server had it when the launch marked it created, by pod name. */
     private static final Map<String, Pod> CREATED = new ConcurrentHashMap<>();
+    /** Launches held just before create-pod (by room), and the pod each was about to create. */
+    private static final Map<String, CountDownLatch> HOLD = new ConcurrentHashMap<>();
+    private static final Map<String, Pod> HELD = new ConcurrentHashMap<>();
 
     @Autowired
     TaskParser parser;
@@ -44,7 +51,10 @@ class LaunchRouteTest extends RouteTestSupport {
     @BeforeEach
     void adviseRoutes() throws Exception {
         advise("program-fetch", a -> a.weaveById("download-blob").after().to("mock:downloaded"));
-        advise("instance-launch", a -> a.weaveById("mark-created").before().process(this::capturePod));
+        advise("instance-launch", a -> {
+            a.weaveById("mark-created").before().process(this::capturePod);
+            a.weaveById("create-pod").before().process(LaunchRouteTest::holdBeforeCreate);
+        });
     }
 
     private void capturePod(Exchange exchange) {
@@ -52,6 +62,15 @@ class LaunchRouteTest extends RouteTestSupport {
         Pod pod = testKubernetes().pods().inNamespace(properties.getKubernetes().getNamespace()).withName(run.podName()).get();
         if (pod != null) {
             CREATED.put(run.podName(), pod);
+        }
+    }
+
+    private static void holdBeforeCreate(Exchange exchange) throws InterruptedException {
+        GameRun run = exchange.getVariable("run", GameRun.class);
+        CountDownLatch hold = HOLD.get(run.roomId());
+        if (hold != null) {
+            HELD.put(run.roomId(), exchange.getMessage().getBody(Pod.class));
+            assertThat(hold.await(60, TimeUnit.SECONDS)).isTrue();
         }
     }
 
@@ -97,6 +116,41 @@ class LaunchRouteTest extends RouteTestSupport {
         assertThatThrownBy(() -> template.requestBody("direct:fetchPrograms", task, List.class))
                 .isInstanceOf(CamelExecutionException.class).hasRootCauseInstanceOf(ProgramNotFoundException.class)
                 .rootCause().hasMessageContaining("not found");
+    }
+
+    /**
+     * Found by the takeover chaos test under load: a launch takes seconds, and meanwhile a pod of its run (a
+     * predecessor's) was seen, ended, was finished and deleted; the launch then created it again and the
+     * game ran twice.
+     */
+    @Test
+    void aPodSeenEndedAndFinishedWhileItsLaunchIsOnItsWayIsNeverCreatedAgain() throws Exception {
+        String room = newRoom();
+        String podName = PodNames.podName(room, 0, 0);
+        String namespace = properties.getKubernetes().getNamespace();
+        HOLD.put(room, new CountDownLatch(1));
+        try {
+            publishWithProgram(room, "kart_3d/code-" + room, "kart3d_ppo_test");
+            await().atMost(Duration.ofSeconds(30)).until(() -> HELD.containsKey(room));
+
+            // the pod appears as a previous scheduler would have left it, its game over
+            Pod ended = new PodBuilder(HELD.get(room)).withNewStatus().withPhase("Succeeded")
+                    .addNewContainerStatus().withName(PodRenderer.GAME_CONTAINER).withNewState().withNewTerminated()
+                    .withExitCode(0).withReason("Completed").endTerminated().endState().endContainerStatus()
+                    .endStatus().build();
+            testKubernetes().pods().inNamespace(namespace).resource(ended).create();
+            assertThat(awaitResult(room).path("outcome").asText()).isEqualTo("SUCCEEDED");
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> testKubernetes().pods().inNamespace(namespace).withName(podName).get() == null);
+        } finally {
+            HOLD.remove(room).countDown();
+        }
+
+        // the launch goes on, and creates nothing
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3))
+                .until(() -> testKubernetes().pods().inNamespace(namespace).withName(podName).get() == null);
+        assertThat(CREATED).doesNotContainKey(podName);
+        assertThat(resultsOf(room)).hasSize(1);
     }
 
     @Test

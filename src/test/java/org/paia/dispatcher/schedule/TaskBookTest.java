@@ -65,6 +65,26 @@ class TaskBookTest {
     }
 
     @Test
+    void aPodIsCreatedOnlyWhileItsRunIsClaimedAndNoPodOfItsNameWasSeen() {
+        accept("c", "\"instances\": 2");
+        List<GameRun> runs = book.claimDue(5, 3).launch();
+        GameRun first = runs.get(0);
+        GameRun second = runs.get(1);
+        assertThat(book.mayCreate(first)).isTrue();
+
+        book.podObserved(first.podName()); // e.g. a predecessor's pod, listed or watched
+        assertThat(book.mayCreate(first)).as("seen: adopted, never created").isFalse();
+        succeed(second); // its outcome is recorded and its pod gone
+        assertThat(book.mayCreate(second)).as("its run is over").isFalse();
+
+        book.resetClaims(); // a new term: what the next listing shows decides again
+        book.podsListed(Map.of(first.podName(), new PodNames.Listed("c", 0, 0, true)));
+        GameRun adopted = book.claimDue(5, 3).launch().get(0);
+        assertThat(adopted.podName()).isEqualTo(first.podName());
+        assertThat(book.mayCreate(adopted)).as("listed: adopted").isFalse();
+    }
+
+    @Test
     void neverClaimsMoreThanTheCapacityNorMoreThanATasksParallelism() {
         accept("big", "\"instances\": 100, \"parallelism\": 7");
         accept("other", "\"instances\": 100");
