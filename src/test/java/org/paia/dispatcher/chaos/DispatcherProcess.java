@@ -159,7 +159,8 @@ final class DispatcherProcess {
             }
         }, 0, 500, TimeUnit.MILLISECONDS);
         return () -> {
-            probes.shutdownNow();
+            // no interrupt: a probe in flight answers (shutdownNow's interrupt was once counted as a failed probe)
+            probes.shutdown();
             probes.awaitTermination(5, TimeUnit.SECONDS);
         };
     }
