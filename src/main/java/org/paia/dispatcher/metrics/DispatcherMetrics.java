@@ -120,17 +120,17 @@ public class DispatcherMetrics {
 
     /** A failed step is tried again (a redelivery by an error handler). */
     public void retry(String route, FailureClass failureClass) {
-        Counter.builder("paia.retries")
-                .description("Redeliveries of a failed step, by route and failure class")
-                .tag("route", route == null ? "unknown" : route)
-                .tag("class", failureClass.name())
-                .register(registry).increment();
+        countByRoute("paia.retries", "Redeliveries of a failed step, by route and failure class", route, failureClass);
     }
 
     /** A step failed for good: its error handler gave up (or it had none). */
     public void terminalFailure(String route, FailureClass failureClass) {
-        Counter.builder("paia.failures")
-                .description("Failures that ended a step for good (retries exhausted or not retried), by route and class")
+        countByRoute("paia.failures", "Failures that ended a step for good (retries exhausted or not retried), by route "
+                + "and class", route, failureClass);
+    }
+
+    private void countByRoute(String name, String description, String route, FailureClass failureClass) {
+        Counter.builder(name).description(description)
                 .tag("route", route == null ? "unknown" : route)
                 .tag("class", failureClass.name())
                 .register(registry).increment();
