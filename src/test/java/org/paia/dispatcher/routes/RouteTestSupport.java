@@ -16,6 +16,7 @@ import org.apache.camel.model.RouteDefinition;
 import org.apache.camel.spi.Resource;
 import org.apache.camel.support.PluginHelper;
 import org.apache.camel.test.spring.junit5.CamelSpringBootTest;
+import org.apache.camel.test.spring.junit5.DisableJmx;
 import org.apache.camel.util.function.ThrowingConsumer;
 import org.junit.jupiter.api.AfterAll;
 import org.paia.dispatcher.support.CapturedLogs;
@@ -35,6 +36,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>Run them alone: {@code ./mvnw -B test -Dtest='*RouteTest*'}.
  */
 @CamelSpringBootTest
+@DisableJmx(false) // camel-test's default turns JMX off for every route added later: Hawtio would lose them
 public abstract class RouteTestSupport extends DispatcherIT {
 
     private static final Map<String, Resource> ADVISED = new LinkedHashMap<>();
