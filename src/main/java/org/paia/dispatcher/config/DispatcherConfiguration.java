@@ -11,9 +11,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.paia.dispatcher.download.ProgramCache;
 import org.paia.dispatcher.download.ProgramDownloads;
 import org.paia.dispatcher.download.ProgramFiles;
+import org.paia.dispatcher.intake.IntakeBatch;
 import org.paia.dispatcher.intake.IntakeGuard;
 import org.paia.dispatcher.intake.IntakeRecords;
-import org.paia.dispatcher.kafka.IntakeOffsets;
 import org.paia.dispatcher.kafka.TransactionalComponent;
 import org.paia.dispatcher.ledger.LedgerWrite;
 import org.paia.dispatcher.results.ArtifactLinks;
@@ -139,14 +139,11 @@ public class DispatcherConfiguration {
     @Bean(TransactionalComponent.SCHEME)
     TransactionalComponent transactionalComponent(TransactionalWriter intakeWriter, Ledger ledger) {
         return new TransactionalComponent(Map.of(
-                "intake", exchange -> intakeWriter.write(records(exchange),
-                        IntakeOffsets.consumed(exchange)),
+                "intake", exchange -> {
+                    IntakeBatch batch = exchange.getMessage().getMandatoryBody(IntakeBatch.class);
+                    intakeWriter.write(batch.records(), batch.consumed());
+                },
                 "ledger", exchange -> ledger.write(exchange.getMessage().getMandatoryBody(LedgerWrite.class))));
-    }
-
-    @SuppressWarnings("unchecked")
-    private static List<ProducerRecord<String, byte[]>> records(Exchange exchange) throws Exception {
-        return exchange.getMessage().getMandatoryBody(List.class);
     }
 
     /** Refuses a consumer of the task topic that would end exactly-once (at start-up and on a live reload). */

@@ -111,6 +111,10 @@ public class IntakeGuard implements EndpointStrategy, RoutesDirectoryWatcher.Fil
             unsafe.add("breakOnFirstError must be true: a failed task must be read again from the last commit, "
                     + "not passed over");
         }
+        if (!c.isBatching()) {
+            unsafe.add("batching must be true: paia-tx:intake commits a polled batch's verdicts together with all of "
+                    + "its offsets");
+        }
         if (!ByteArrayDeserializer.class.getName().equals(c.getValueDeserializer())) {
             unsafe.add("valueDeserializer must be " + ByteArrayDeserializer.class.getName()
                     + ": a deserializer that throws fails the poll instead of rejecting the record");

@@ -38,6 +38,8 @@ public class IntakeRecords {
     public static final String VERDICT = "verdict";
     public static final String ROOM = "room";
     public static final String REJECTION = "rejection";
+    /** The batch being judged, shared by the parent exchange and each task's split exchange. */
+    public static final String BATCH = "intakeBatch";
 
     private static final Logger LOG = LoggerFactory.getLogger(IntakeRecords.class);
 
@@ -66,14 +68,36 @@ public class IntakeRecords {
         this.book = book;
     }
 
+    /** Starts the verdicts on a polled batch (camel-kafka's {@code batching=true}: the body lists its exchanges). */
+    public void openBatch(Exchange exchange) {
+        exchange.setVariable(BATCH, new IntakeBatch());
+    }
+
+    /**
+     * One task record of the batch as the split exchange's message: its bytes, and its Kafka headers (key,
+     * partition, offset, and the consumed offset the transaction commits).
+     */
+    public void readRecord(Exchange exchange) {
+        Exchange record = exchange.getMessage().getBody(Exchange.class);
+        if (record == null) {
+            throw new IllegalStateException("task-intake must consume with batching=true: a split exchange's body is "
+                    + "one record's exchange, not " + exchange.getMessage().getBody());
+        }
+        exchange.getMessage().setHeaders(new java.util.HashMap<>(record.getMessage().getHeaders()));
+        exchange.getMessage().setBody(record.getMessage().getBody());
+    }
+
     /**
      * Whether the task's room has a task already. Known rooms come from the ledger (as far as this replica
-     * has read it) and from this intake's own recent acceptances, which the ledger reader may not have seen
-     * yet. Should a duplicate slip through anyway (a rebalance right after the first acceptance), the
-     * scheduler ignores the second acceptance: the room still gets exactly one run and one result.
+     * has read it), from this intake's own recent acceptances, which the ledger reader may not have seen
+     * yet, and from the acceptances earlier in the same batch, not yet committed. Should a duplicate slip
+     * through anyway (a rebalance right after the first acceptance), the scheduler ignores the second
+     * acceptance: the room still gets exactly one run and one result.
      */
-    public boolean isDuplicate(GameTask task) {
-        return book.isKnown(task.roomId()) || recentlyAccepted.contains(task.roomId());
+    public boolean isDuplicate(GameTask task, Exchange exchange) {
+        IntakeBatch batch = exchange.getVariable(BATCH, IntakeBatch.class);
+        return book.isKnown(task.roomId()) || recentlyAccepted.contains(task.roomId())
+                || (batch != null && batch.accepts(task.roomId()));
     }
 
     /** Rejects a duplicate: the {@code doCatch} of the route turns it into a REJECTED result. */
@@ -102,6 +126,7 @@ public class IntakeRecords {
         String key = exchange.getMessage().getHeader(KafkaConstants.KEY, String.class);
         ConsumedOffset consumed = consumed(exchange);
         exchange.setVariable(VERDICT, "rejected");
+        exchange.setVariable(ROOM, rejected.roomId());
         exchange.setVariable(REJECTION, loggable(rejected.getMessage()));
         LOG.warn("Task rejected at {}-{}@{} (room {}): {}", consumed.partition().topic(),
                 consumed.partition().partition(), consumed.offset(), rejected.roomId(), loggable(rejected.getMessage()));
@@ -125,19 +150,30 @@ public class IntakeRecords {
         return List.of(resultRecord, deadLetter);
     }
 
+    /** Adds the task's verdict (its records, in the body) and its consumed offset to the batch. */
+    public void addToBatch(List<ProducerRecord<String, byte[]>> records, Exchange exchange) {
+        IntakeBatch batch = exchange.getVariable(BATCH, IntakeBatch.class);
+        if (batch == null) {
+            throw new IllegalStateException("no intake batch: task-intake opens one (open-batch) before its split");
+        }
+        batch.add(records, consumed(exchange), new IntakeBatch.Verdict(exchange.getVariable(VERDICT, String.class),
+                exchange.getVariable(ROOM, String.class), exchange.getVariable(REJECTION, String.class)));
+    }
+
     /**
-     * The verdict is committed: an accepted room counts as known at once, before the ledger reader sees it;
-     * listeners (metrics) hear of the verdict.
+     * The batch is committed: its accepted rooms count as known at once, before the ledger reader sees
+     * them; listeners (metrics) hear of each verdict.
      */
-    public void committed(Exchange exchange) {
-        String verdict = exchange.getVariable(VERDICT, String.class);
-        if ("accepted".equals(verdict)) {
-            recentlyAccepted.add(exchange.getVariable(ROOM, String.class));
+    public void committed(IntakeBatch batch) {
+        for (IntakeBatch.Verdict verdict : batch.verdicts()) {
+            if ("accepted".equals(verdict.verdict())) {
+                recentlyAccepted.add(verdict.room());
+            }
+            if (verdict.verdict() != null) {
+                verdictListeners.forEach(l -> l.accept(verdict.verdict(), verdict.rejection()));
+            }
         }
-        if (verdict != null) {
-            String rejection = exchange.getVariable(REJECTION, String.class);
-            verdictListeners.forEach(l -> l.accept(verdict, rejection));
-        }
+        LOG.debug("Intake batch committed: {}", batch);
     }
 
     /** Called with each committed verdict, {@code accepted} or {@code rejected}, and the (loggable) rejection reason. */

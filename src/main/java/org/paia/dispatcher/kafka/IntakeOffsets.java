@@ -13,8 +13,8 @@ public final class IntakeOffsets {
     public static ConsumedOffset consumed(Exchange exchange) {
         ConsumedOffset consumed = exchange.getMessage().getHeader(KafkaConstants.MANUAL_COMMIT, ConsumedOffset.class);
         if (consumed == null) {
-            throw new IllegalStateException("paia-tx:intake writes the consumed offset with the records: the route must "
-                    + "consume the task topic with kafkaManualCommitFactory=#transactionalCommitFactory");
+            throw new IllegalStateException("paia-tx:intake writes each task's consumed offset with its verdict: the route "
+                    + "must consume the task topic with kafkaManualCommitFactory=#transactionalCommitFactory");
         }
         return consumed;
     }

@@ -13,8 +13,8 @@ import org.apache.camel.support.DefaultProducer;
 
 /**
  * {@code paia-tx:<writer>}: the routes' one way to write to Kafka exactly once. Each exchange's records
- * are committed in one Kafka transaction by the named writer: {@code paia-tx:intake} (the records and the
- * offset of the task record being consumed), {@code paia-tx:ledger} (ledger entries, tombstones and
+ * are committed in one Kafka transaction by the named writer: {@code paia-tx:intake} (an
+ * {@link org.paia.dispatcher.intake.IntakeBatch}: the verdicts on a polled batch of tasks and the offsets of all of them), {@code paia-tx:ledger} (ledger entries, tombstones and
  * other records such as the result message, applied to the scheduler's book once committed).
  *
  * <p>A component of our own because camel-kafka 4.18 cannot do either: it never sends the consumed offsets

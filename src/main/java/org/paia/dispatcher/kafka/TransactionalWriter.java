@@ -2,6 +2,7 @@ package org.paia.dispatcher.kafka;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -12,6 +13,7 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.InvalidPidMappingException;
@@ -106,7 +108,7 @@ public class TransactionalWriter implements AutoCloseable {
 
     /** Writes the records in one transaction, committing nothing else. */
     public void write(List<ProducerRecord<String, byte[]>> records) {
-        write(records, null);
+        write(records, List.<ConsumedOffset>of());
     }
 
     /**
@@ -115,7 +117,21 @@ public class TransactionalWriter implements AutoCloseable {
      * @throws KafkaException an abortable failure: the transaction was aborted; process the record again
      * @throws FatalDispatcherException this producer can no longer write
      */
-    public synchronized void write(List<ProducerRecord<String, byte[]>> records, ConsumedOffset consumed) {
+    public void write(List<ProducerRecord<String, byte[]>> records, ConsumedOffset consumed) {
+        write(records, consumed == null ? List.of() : List.of(consumed));
+    }
+
+    /**
+     * Writes the records and marks every consumed record as processed in one transaction: for each
+     * partition, the offset after the highest record consumed from it. The group metadata sent is the one
+     * captured with the first record consumed: if the group rebalanced since (a partition may have moved to
+     * another consumer), the broker refuses the offsets (an abortable failure) and the whole batch is read
+     * again from the last commit, by whichever consumer owns it now (KIP-447).
+     *
+     * @throws KafkaException an abortable failure: the transaction was aborted; process the records again
+     * @throws FatalDispatcherException this producer can no longer write
+     */
+    public synchronized void write(List<ProducerRecord<String, byte[]>> records, List<ConsumedOffset> consumed) {
         Producer<String, byte[]> p = producer();
         long begun = System.nanoTime();
         try {
@@ -123,10 +139,8 @@ public class TransactionalWriter implements AutoCloseable {
             for (ProducerRecord<String, byte[]> record : records) {
                 p.send(record);
             }
-            if (consumed != null) {
-                p.sendOffsetsToTransaction(
-                        Map.of(consumed.partition(), new OffsetAndMetadata(consumed.nextOffset())),
-                        consumed.groupMetadata());
+            if (!consumed.isEmpty()) {
+                p.sendOffsetsToTransaction(nextOffsets(consumed), consumed.get(0).groupMetadata());
             }
             commit(p);
         } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException
@@ -143,6 +157,15 @@ public class TransactionalWriter implements AutoCloseable {
             countRetry(e);
             throw e;
         }
+    }
+
+    private static Map<TopicPartition, OffsetAndMetadata> nextOffsets(List<ConsumedOffset> consumed) {
+        Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
+        for (ConsumedOffset offset : consumed) {
+            next.merge(offset.partition(), new OffsetAndMetadata(offset.nextOffset()),
+                    (a, b) -> a.offset() >= b.offset() ? a : b);
+        }
+        return next;
     }
 
     /**

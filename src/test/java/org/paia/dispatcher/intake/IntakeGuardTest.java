@@ -21,7 +21,8 @@ import org.paia.dispatcher.routes.RoutesDirectoryWatcher;
 
 /**
  * The intake's exactly-once settings cannot be edited away: a route file whose consumer of the task topic
- * would auto-commit, read uncommitted records, let Camel commit, or skip records is refused — at start-up,
+ * would auto-commit, read uncommitted records, let Camel commit, skip records, or hand over tasks one by one
+ * instead of as the batches {@code paia-tx:intake} commits is refused — at start-up,
  * and on a live reload, where the running route stays and the reload's error (the {@code routesReload}
  * health indicator) says which setting and why.
  */
@@ -75,6 +76,11 @@ class IntakeGuardTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> watcher.failedCount() == 3);
         assertThat(watcher.lastError()).contains("pollOnError must be RECONNECT");
         assertRunningSafely();
+
+        write(intake(SAFE.replace("batching: true", "batching: false")));
+        await().atMost(Duration.ofSeconds(30)).until(() -> watcher.failedCount() == 4);
+        assertThat(watcher.lastError()).contains("batching must be true");
+        assertRunningSafely();
     }
 
     @Test
@@ -107,6 +113,7 @@ class IntakeGuardTest {
                 isolationLevel: read_committed
                 pollOnError: RECONNECT
                 breakOnFirstError: true
+                batching: true
                 valueDeserializer: org.apache.kafka.common.serialization.ByteArrayDeserializer
         """;
 

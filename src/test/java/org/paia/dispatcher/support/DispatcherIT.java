@@ -91,6 +91,11 @@ public abstract class DispatcherIT {
     }
 
     protected void publish(String key, byte[] value) {
+        publish(null, key, value);
+    }
+
+    /** Publishes a task to the given partition of the task topic (null: the key's). */
+    protected void publish(Integer partition, String key, byte[] value) {
         if (producer == null) {
             Properties config = new Properties();
             config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, properties.getKafka().getBootstrapServers());
@@ -99,7 +104,7 @@ public abstract class DispatcherIT {
             producer = new KafkaProducer<>(config);
         }
         try {
-            producer.send(new ProducerRecord<>(properties.getKafka().getTaskTopic(), key, value)).get();
+            producer.send(new ProducerRecord<>(properties.getKafka().getTaskTopic(), partition, key, value)).get();
         } catch (Exception e) {
             throw new AssertionError("cannot publish the task", e);
         }

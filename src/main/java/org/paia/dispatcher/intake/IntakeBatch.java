@@ -1,0 +1,63 @@
+package org.paia.dispatcher.intake;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.paia.dispatcher.kafka.ConsumedOffset;
+
+/**
+ * The verdicts on one polled batch of tasks, gathered by the {@code task-intake} route's split and committed
+ * by {@code paia-tx:intake} in one Kafka transaction: every record of every verdict and the offset of every
+ * task consumed. The rooms it accepts count for the duplicate check of the tasks after them in the batch,
+ * before anything is committed. Used by one route thread at a time (the split is sequential).
+ */
+public final class IntakeBatch {
+
+    /** One task's verdict, for the listeners once the batch committed. */
+    public record Verdict(String verdict, String room, String rejection) {
+    }
+
+    private final List<ProducerRecord<String, byte[]>> records = new ArrayList<>();
+    private final List<ConsumedOffset> consumed = new ArrayList<>();
+    private final List<Verdict> verdicts = new ArrayList<>();
+    private final Set<String> acceptedRooms = new HashSet<>();
+
+    void add(List<ProducerRecord<String, byte[]>> verdictRecords, ConsumedOffset offset, Verdict verdict) {
+        records.addAll(verdictRecords);
+        consumed.add(offset);
+        verdicts.add(verdict);
+        if ("accepted".equals(verdict.verdict())) {
+            acceptedRooms.add(verdict.room());
+        }
+    }
+
+    boolean accepts(String room) {
+        return acceptedRooms.contains(room);
+    }
+
+    /** Every record of every verdict, in the order of the tasks. */
+    public List<ProducerRecord<String, byte[]>> records() {
+        return Collections.unmodifiableList(records);
+    }
+
+    /** The offset of every task consumed, in the order consumed. */
+    public List<ConsumedOffset> consumed() {
+        return Collections.unmodifiableList(consumed);
+    }
+
+    public List<Verdict> verdicts() {
+        return Collections.unmodifiableList(verdicts);
+    }
+
+    public int size() {
+        return verdicts.size();
+    }
+
+    @Override
+    public String toString() {
+        return "IntakeBatch[" + verdicts.size() + " tasks, " + records.size() + " records]";
+    }
+}
