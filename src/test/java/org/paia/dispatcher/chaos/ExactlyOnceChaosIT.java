@@ -43,14 +43,20 @@ class ExactlyOnceChaosIT {
             Map<String, Integer> killedDuring = new TreeMap<>();
             List<String> deleted = new ArrayList<>();
             for (int kill = 1; kill <= 20; kill++) {
-                cluster.publishTasks(10);
+                cluster.publishTasks(5);
                 if (kill % 2 == 1) {
                     cluster.publishBatch(8, 3);
                 }
                 DispatcherProcess dispatcher = DispatcherProcess.start(cluster, "replica-a", kill).awaitStarted();
                 // The random moment of the kill (not a wait for a condition): from right after start-up, before
-                // the scheduler's lease takes effect, to well into launching, finishing and publishing.
-                Thread.sleep(500 + random.nextInt(9500));
+                // the scheduler's lease takes effect, to well into launching, finishing and publishing. Five more
+                // tasks go out up to 300 ms before it, so that some kills land while the intake's batch of them
+                // is being judged or committed.
+                int killAt = 500 + random.nextInt(9500);
+                int lead = random.nextInt(300);
+                Thread.sleep(killAt - lead);
+                cluster.publishTasks(5);
+                Thread.sleep(lead);
                 killedDuring.merge(dispatcher.kill(), 1, Integer::sum);
                 if (kill % 5 == 0) {
                     deleted.add(cluster.deleteARunningGamePod());
