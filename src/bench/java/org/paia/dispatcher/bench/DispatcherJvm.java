@@ -48,6 +48,12 @@ final class DispatcherJvm implements AutoCloseable {
 
     static DispatcherJvm start(BenchCluster cluster, String replicaId, List<String> jvmOptions, List<String> settings)
             throws IOException {
+        return start(cluster, replicaId, jvmOptions, settings, dispatcherJar());
+    }
+
+    /** As {@link #start(BenchCluster, String, List, List)}, with another build's jar (a before/after comparison). */
+    static DispatcherJvm start(BenchCluster cluster, String replicaId, List<String> jvmOptions, List<String> settings,
+                               Path jar) throws IOException {
         LocalReplicaPod.register(cluster.kubernetes, BenchCluster.NAMESPACE, replicaId);
         Path dir = cluster.dir.resolve("dispatchers");
         Files.createDirectories(dir.resolve("tmp"));
@@ -63,7 +69,7 @@ final class DispatcherJvm implements AutoCloseable {
                 "-Djava.rmi.server.hostname=127.0.0.1",
                 "-Dcom.sun.management.jmxremote.authenticate=false",
                 "-Dcom.sun.management.jmxremote.ssl=false",
-                "-jar", dispatcherJar().toString(),
+                "-jar", jar.toString(),
                 "--spring.profiles.active=cluster",
                 "--server.port=0",
                 "--paia.kafka.bootstrap-servers=" + cluster.bootstrapServers(),
