@@ -27,9 +27,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The records of the intake's verdict on one task, for the {@code task-intake} route to commit with the
- * consumed offset ({@code paia-tx:intake}): its acceptance on the ledger, or a {@code REJECTED} result and a
- * dead-letter copy of the original bytes. Also the duplicate check: a room gets one task. No I/O here.
+ * The records of the intake's verdict on each task of a polled batch, gathered in an {@link IntakeBatch} for
+ * the {@code task-intake} route to commit with the batch's consumed offsets ({@code paia-tx:intake}): a task's
+ * acceptance on the ledger, or a {@code REJECTED} result and a dead-letter copy of the original bytes. Also the
+ * duplicate check: a room gets one task. No I/O here.
  */
 public class IntakeRecords {
 
