@@ -73,6 +73,7 @@ final class ChaosCluster implements AutoCloseable {
     private final Map<String, Integer> published = new java.util.concurrent.ConcurrentSkipListMap<>();
     private final ResultCollector ledger;
     private volatile int peakAlive;
+    private volatile String peakPods = "none";
 
     ChaosCluster(String name) throws Exception {
         dir = Path.of("target", "chaos", name + "-" + System.currentTimeMillis()).toAbsolutePath();
@@ -141,7 +142,19 @@ final class ChaosCluster implements AutoCloseable {
         if (live.size() > 1) {
             violations.add("two live pods for " + room + "/" + instance + ": " + live);
         }
-        peakAlive = Math.max(peakAlive, (int) pods.values().stream().filter(ChaosCluster::isLive).count());
+        List<Pod> alive = pods.values().stream().filter(ChaosCluster::isLive).toList();
+        if (alive.size() > peakAlive) {
+            peakAlive = alive.size();
+            peakPods = java.time.Instant.now() + " on " + pod.getMetadata().getName() + " ("
+                    + (pod.getStatus() == null ? null : pod.getStatus().getPhase()) + "): " + alive.stream().map(p -> p.getMetadata().getName() + " "
+                    + (p.getStatus() == null ? null : p.getStatus().getPhase()) + " rv " + p.getMetadata().getResourceVersion())
+                    .toList();
+        }
+    }
+
+    /** The live pods at the peak, with when and on which pod's event: to tell where a capacity breach came from. */
+    String peakPods() {
+        return peakPods;
     }
 
     /** The most game pods alive (existing, not ended, not being deleted) at once, over all pod events. */

@@ -68,6 +68,8 @@ class ExactlyOnceChaosIT {
             DispatcherProcess last = DispatcherProcess.start(cluster, "replica-a", 21).awaitStarted();
             try (ResultCollector results = cluster.collectResults()) {
                 assertExactlyOnce(cluster, results);
+                System.out.println("[chaos] peak of game pods alive at once: " + cluster.peakAlive() + " at "
+                        + cluster.peakPods());
                 assertThat(cluster.peakAlive()).as("game pods alive at once (capacity 5), across 20 restarts")
                         .isLessThanOrEqualTo(5);
             } finally {
