@@ -31,7 +31,12 @@ import org.springframework.context.ApplicationListener;
  * restarted under the same pod name is told it leads before it is started, and before it is even a
  * candidate (Ready), while the Lease still names its dead predecessor. So this replica schedules only
  * once the application is ready and the Lease names it with an acquire or renew time written since
- * this process started: only its own leadership controller writes that.
+ * this process started: only its own leadership controller writes that. Nor does Camel always say when
+ * leadership ends: a leader whose pod stops being Ready loses it, but Camel 4.18's controller, failing to
+ * acquire again, keeps telling its notifier that the Lease's holder (still this replica) leads, with a
+ * fresh timestamp every retry period, and the one notice of the loss is dropped when that overtakes it.
+ * So while it schedules, this replica checks every retry period that it still holds the Lease, and stops
+ * scheduling once it does not (or once it could not tell for a whole lease duration).
  *
  * <p>On every acquisition this replica first fences the previous scheduler — it initialises a new
  * producer with the shared scheduler transactional id, which aborts whatever the old one left open and
@@ -68,6 +73,8 @@ public class Leadership implements CamelContextConfiguration, ApplicationListene
     private volatile boolean leader;
     private volatile boolean waitingForLease;
     private Future<?> recheck;
+    private Future<?> holding;
+    private long confirmedNanos;
 
     public Leadership(CamelClusterService clusterService, TaskBook book, LedgerReader reader,
                       TransactionalWriter schedulerWriter, SchedulerLease lease, FatalErrors fatalErrors,
@@ -173,6 +180,9 @@ public class Leadership implements CamelContextConfiguration, ApplicationListene
             return;
         }
         leader = true;
+        confirmedNanos = System.nanoTime();
+        holding = executor.scheduleWithFixedDelay(this::checkHeld, retryPeriod.toMillis(), retryPeriod.toMillis(),
+                TimeUnit.MILLISECONDS);
         book.startScheduling();
         relist();
         LOG.info("This replica ({}) is now the scheduler: previous scheduler fenced, ledger read to its end, in {} ms",
@@ -201,7 +211,35 @@ public class Leadership implements CamelContextConfiguration, ApplicationListene
         }
     }
 
+    /**
+     * While scheduling: does this replica still hold the Lease? Stops scheduling when it does not, or when
+     * the Lease could not be read for a whole lease duration; then waits, as at start, for Camel's view and
+     * the Lease to agree again.
+     */
+    private void checkHeld() {
+        if (!leader) {
+            return;
+        }
+        SchedulerLease.Held held = lease.held(startedAt, leaseDuration);
+        if (held == SchedulerLease.Held.YES) {
+            confirmedNanos = System.nanoTime();
+            return;
+        }
+        if (held == SchedulerLease.Held.UNKNOWN && System.nanoTime() - confirmedNanos < leaseDuration.toNanos()) {
+            return;
+        }
+        LOG.warn("This replica ({}) no longer holds the scheduler Lease ({}), though Camel's view still names it",
+                lease.podName(), held == SchedulerLease.Held.NO ? "not Ready, or not renewed within the lease duration"
+                        : "it could not be read for the lease duration");
+        lose();
+        evaluate();
+    }
+
     private void lose() {
+        if (holding != null) {
+            holding.cancel(false);
+            holding = null;
+        }
         leader = false;
         book.stopScheduling();
         book.resetClaims();

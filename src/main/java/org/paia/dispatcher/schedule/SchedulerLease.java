@@ -35,12 +35,20 @@ public class SchedulerLease {
         this.podName = podName;
     }
 
+    /** Whether this replica holds the Lease, as far as the API server could tell. */
+    public enum Held { YES, NO, UNKNOWN }
+
     /**
      * Whether this replica holds the Lease: it names this replica, was acquired or renewed at or after
      * {@code since} (by this process) and within the last {@code duration}, and this replica's pod is
      * Running and Ready.
      */
     public boolean heldSince(Instant since, Duration duration) {
+        return held(since, duration) == Held.YES;
+    }
+
+    /** {@link #heldSince}, telling "no" apart from "the Lease or the pod could not be read". */
+    public Held held(Instant since, Duration duration) {
         Lease lease;
         Pod self;
         try {
@@ -48,16 +56,16 @@ public class SchedulerLease {
             self = client.pods().inNamespace(namespace).withName(podName).get();
         } catch (RuntimeException e) {
             LOG.debug("Cannot read Lease {} or pod {}: {}", name, podName, e.toString());
-            return false;
+            return Held.UNKNOWN;
         }
         if (lease == null || lease.getSpec() == null || !podName.equals(lease.getSpec().getHolderIdentity())
                 || !isCandidate(self)) {
-            return false;
+            return Held.NO;
         }
         Instant expired = Instant.now().minus(duration);
         return Stream.of(lease.getSpec().getRenewTime(), lease.getSpec().getAcquireTime())
                 .filter(java.util.Objects::nonNull).map(ZonedDateTime::toInstant)
-                .anyMatch(written -> !written.isBefore(since) && written.isAfter(expired));
+                .anyMatch(written -> !written.isBefore(since) && written.isAfter(expired)) ? Held.YES : Held.NO;
     }
 
     /** Running and Ready: what Camel's election requires of a candidate (and Kubernetes of a Service endpoint). */
