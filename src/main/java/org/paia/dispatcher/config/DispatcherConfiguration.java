@@ -2,12 +2,9 @@ package org.paia.dispatcher.config;
 
 import com.azure.storage.blob.BlobServiceClient;
 import com.fasterxml.jackson.core.StreamReadConstraints;
-import java.util.List;
-import org.apache.camel.Exchange;
 import org.apache.camel.LoggingLevel;
 import org.apache.camel.processor.errorhandler.RedeliveryPolicy;
 import org.apache.camel.spring.boot.CamelContextConfiguration;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.paia.dispatcher.download.ProgramCache;
 import org.paia.dispatcher.download.ProgramDownloads;
 import org.paia.dispatcher.download.ProgramFiles;
