@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Every route file validates against the Camel YAML DSL's JSON schema as shipped in camel-yaml-dsl 4.18, so
  * that Kaoto and the VS Code Camel tools open it (and a file that only loads thanks to Camel's leniency is
- * caught here, not in an editor).
+ * caught here, not in an editor). And application.yaml loads each of them.
  */
 class RouteFilesSchemaTest {
 
@@ -47,6 +47,17 @@ class RouteFilesSchemaTest {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
+    }
+
+    /** application.yaml names each route file (no wildcard: Camel would scan every jar); none is left out. */
+    @org.junit.jupiter.api.Test
+    void theIncludePatternNamesEveryShippedRouteFile() throws IOException {
+        JsonNode config = new ObjectMapper(new YAMLFactory()).readTree(Path.of("src/main/resources/application.yaml").toFile());
+        String pattern = config.path("camel").path("main").path("routes-include-pattern").asText();
+        assertThat(pattern).doesNotContain("*");
+        assertThat(java.util.Arrays.stream(pattern.split(",")).map(String::trim).sorted().toList())
+                .as("camel.main.routes-include-pattern in application.yaml")
+                .isEqualTo(yamlFiles("src/main/resources/routes").map(f -> "classpath:routes/" + f.getFileName()).toList());
     }
 
     @ParameterizedTest
