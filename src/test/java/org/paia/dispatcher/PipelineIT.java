@@ -38,6 +38,20 @@ class PipelineIT extends DispatcherIT {
     @Autowired
     CamelContext camel;
 
+    @Autowired
+    org.paia.dispatcher.startup.WarmUp warmUp;
+
+    /** Issue 13's cold start: every warm-up step ran against the real servers, and none left a trace there. */
+    @Test
+    void warmUpGoesThroughTheFirstTaskPathsWithoutASideEffect() {
+        await().atMost(Duration.ofSeconds(60)).until(() -> !warmUp.steps().isEmpty());
+        assertThat(warmUp.steps()).containsOnlyKeys("task parsing", "pod rendering", "Blob Storage", "Kubernetes");
+        assertThat(warmUp.steps().values()).as("each step's time, none skipped").allMatch(v -> v.matches("\\d+ ms"));
+        assertThat(kubernetes.pods().inNamespace(properties.getKubernetes().getNamespace()).list().getItems())
+                .noneMatch(p -> p.getMetadata().getName().contains("warm-up"));
+        assertThat(blobs.getBlobContainerClient("paia-warm-up").exists()).isFalse();
+    }
+
     @Test
     void seedTaskSucceedsWithDownloadableArtifactsAndNoPodLeft() throws Exception {
         String room = newRoom();

@@ -274,6 +274,12 @@ public class DispatcherConfiguration {
     }
 
     @Bean
+    org.paia.dispatcher.startup.WarmUp warmUp(TaskParser parser, GameLauncher launcher, Workspace workspace, ObjectMapper mapper,
+                                              BlobServiceClient blobs, KubernetesClient kubernetes, DispatcherProperties properties) {
+        return new org.paia.dispatcher.startup.WarmUp(parser, launcher, workspace, mapper, blobs, kubernetes, properties);
+    }
+
+    @Bean
     Scheduler scheduler(TaskBook book, DispatcherProperties properties, Clock clock) {
         return new Scheduler(book, properties.getMaxAttempts(), properties.getScheduler().getMaxActivePods(),
                 properties.getScheduler().getPrefetchRooms(), clock);

@@ -106,6 +106,11 @@ public class TaskParser {
         return mapper;
     }
 
+    /** The storage account every program URL must be in. */
+    public String accountUrl() {
+        return account.toString();
+    }
+
     /** A JSON parser's failure as the rejection the sender gets: where, and what. */
     public static TaskRejectedException malformed(Throwable failure) {
         if (failure instanceof JsonProcessingException e) {
