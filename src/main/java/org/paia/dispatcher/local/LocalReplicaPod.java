@@ -27,4 +27,15 @@ public final class LocalReplicaPod {
                 .endStatus().build();
         return client.pods().inNamespace(namespace).resource(pod).createOr(existing -> existing.update());
     }
+
+    /**
+     * The replica's pod Ready or not, as kubelet sets it from the readiness probe (or at once when the
+     * container dies): Camel's leader election counts Ready pods only, so a standby takes the lease of a
+     * replica that is not.
+     */
+    public static void setReady(KubernetesClient client, String namespace, String replicaId, boolean ready) {
+        client.pods().inNamespace(namespace).withName(replicaId).editStatus(p -> new PodBuilder(p)
+                .editStatus().withConditions(new io.fabric8.kubernetes.api.model.PodConditionBuilder()
+                        .withType("Ready").withStatus(ready ? "True" : "False").build()).endStatus().build());
+    }
 }

@@ -187,9 +187,7 @@ final class ChaosCluster implements AutoCloseable {
 
     /** The replica's pod Ready or not, as kubelet sets it from the readiness probe. */
     void setReplicaReady(String replicaId, boolean ready) {
-        kubernetes.pods().inNamespace(NAMESPACE).withName(replicaId).editStatus(p -> new io.fabric8.kubernetes.api.model.PodBuilder(p)
-                .editStatus().withConditions(new io.fabric8.kubernetes.api.model.PodConditionBuilder()
-                        .withType("Ready").withStatus(ready ? "True" : "False").build()).endStatus().build());
+        LocalReplicaPod.setReady(kubernetes, NAMESPACE, replicaId, ready);
     }
 
     /**
