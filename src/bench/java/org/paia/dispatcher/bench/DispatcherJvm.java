@@ -48,7 +48,7 @@ final class DispatcherJvm implements AutoCloseable {
 
     static DispatcherJvm start(BenchCluster cluster, String replicaId, List<String> jvmOptions, List<String> settings)
             throws IOException {
-        return start(cluster, replicaId, jvmOptions, settings, dispatcherJar());
+        return start(cluster, replicaId, jvmOptions, settings, extractedJar());
     }
 
     /** As {@link #start(BenchCluster, String, List, List)}, with another build's jar (a before/after comparison). */
@@ -132,6 +132,64 @@ final class DispatcherJvm implements AutoCloseable {
         return ((Number) jmx.getMBeanServerConnection().getAttribute(name, "LastProcessingTime")).longValue();
     }
 
+    /** The JVM's process CPU time (user + system, every thread), in nanoseconds, over JMX. */
+    long cpuNanos() throws Exception {
+        memory();
+        return ((Number) jmx.getMBeanServerConnection().getAttribute(
+                new javax.management.ObjectName("java.lang:type=OperatingSystem"), "ProcessCpuTime")).longValue();
+    }
+
+    /** CPU time per native thread (ticks of 10 ms) from /proc, keyed by thread id; the names are the kernel's (15 chars). */
+    java.util.Map<Long, ThreadCpu> threadCpu() throws IOException {
+        return ThreadCpu.of(process.pid());
+    }
+
+    /** Starts a JFR recording with the JDK's "profile" settings over JMX; returns its id. */
+    long startRecording() throws IOException {
+        memory();
+        jdk.management.jfr.FlightRecorderMXBean jfr = flightRecorder();
+        long id = jfr.newRecording();
+        jfr.setPredefinedConfiguration(id, "profile");
+        jfr.startRecording(id);
+        return id;
+    }
+
+    /** Stops the recording and has the dispatcher JVM write it to {@code file}. */
+    Path stopRecording(long id, Path file) throws IOException {
+        jdk.management.jfr.FlightRecorderMXBean jfr = flightRecorder();
+        jfr.stopRecording(id);
+        jfr.copyTo(id, file.toString());
+        jfr.closeRecording(id);
+        return file;
+    }
+
+    private jdk.management.jfr.FlightRecorderMXBean flightRecorder() throws IOException {
+        return ManagementFactory.newPlatformMXBeanProxy(jmx.getMBeanServerConnection(),
+                "jdk.management.jfr:type=FlightRecorder", jdk.management.jfr.FlightRecorderMXBean.class);
+    }
+
+    /** kill -9: the JVM gets no chance to release its Lease or leave the consumer group. Returns the nanoTime of the kill. */
+    long kill() throws InterruptedException {
+        long at = System.nanoTime();
+        process.destroyForcibly();
+        process.waitFor();
+        return at;
+    }
+
+    /** A route step's mean processing time in ms and its count of exchanges (Camel's JMX processor MBean), or null. */
+    double[] processorMean(String processorId) throws Exception {
+        memory();
+        javax.management.ObjectName name = new javax.management.ObjectName(
+                "org.apache.camel:context=paia-dispatcher,type=processors,name=\"" + processorId + "\"");
+        try {
+            javax.management.MBeanServerConnection server = jmx.getMBeanServerConnection();
+            return new double[] {((Number) server.getAttribute(name, "MeanProcessingTime")).doubleValue(),
+                    ((Number) server.getAttribute(name, "ExchangesTotal")).doubleValue()};
+        } catch (javax.management.InstanceNotFoundException e) {
+            return null;
+        }
+    }
+
     String maxHeap() throws IOException {
         return Bench.mib(memory().getHeapMemoryUsage().getMax());
     }
@@ -182,6 +240,36 @@ final class DispatcherJvm implements AutoCloseable {
                             "no dispatcher jar in target/: run the bench with ./mvnw -Pbench verify"))
                     .toAbsolutePath();
         }
+    }
+
+    /**
+     * The packaged jar extracted (Spring Boot's {@code -Djarmode=tools extract}: the application jar and lib/ on
+     * the JDK's own class loader), the class path layout the container image has (Jib puts classes and
+     * libraries on a plain class path). Extracted once per build of the jar, under target/.
+     */
+    static Path extractedJar() throws IOException {
+        return extracted(dispatcherJar());
+    }
+
+    /** {@code jar} extracted next to it (once per build of it); see {@link #extractedJar()}. */
+    static synchronized Path extracted(Path jar) throws IOException {
+        Path dir = jar.resolveSibling("extracted-" + jar.getFileName() + "-" + Files.getLastModifiedTime(jar).toMillis());
+        Path extracted = dir.resolve(jar.getFileName());
+        if (!Files.isRegularFile(extracted)) {
+            Path log = jar.resolveSibling("extract.log");
+            Process extract = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Djarmode=tools", "-jar", jar.toString(), "extract", "--destination", dir.toString())
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            try {
+                if (extract.waitFor() != 0 || !Files.isRegularFile(extracted)) {
+                    throw new IOException("extracting " + jar + " failed; see " + log);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted extracting " + jar, e);
+            }
+        }
+        return extracted;
     }
 
     private static int freePort() throws IOException {

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -114,6 +115,25 @@ final class PodTimeline implements AutoCloseable {
     /** When the last event of this kind in the window was received ({@code System.nanoTime()}), or -1. */
     synchronized long last(Kind kind) {
         return events.stream().filter(e -> e.kind == kind).mapToLong(Event::nanos).reduce((a, b) -> b).orElse(-1);
+    }
+
+    /**
+     * When the first pod not among {@code existing} was received as created after {@code after}, waiting up to
+     * {@code timeout} for it ({@code System.nanoTime()}).
+     */
+    long firstCreatedOtherThan(java.util.Set<String> existing, long after, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            synchronized (this) {
+                java.util.OptionalLong first = events.stream().filter(e -> e.kind == Kind.CREATED && e.nanos > after && !existing.contains(e.pod))
+                        .mapToLong(Event::nanos).findFirst();
+                if (first.isPresent()) {
+                    return first.getAsLong();
+                }
+            }
+            Thread.sleep(5); // waiting on the watch's thread to record it
+        }
+        throw new IllegalStateException("no new pod created within " + timeout);
     }
 
     /**
