@@ -30,7 +30,8 @@ import org.springframework.context.SmartLifecycle;
  * deploy took seconds from the first publish to the first pod, loading the classes of task parsing, pod
  * rendering, the Azure SDK's HTTP pipeline and fabric8's pod model on the way. Right after the beans are
  * made, while Tomcat and Camel still start, a background thread goes through those paths once without a
- * side effect: it parses and validates a made-up task, renders its pod and reads it back from JSON, lists
+ * side effect: it parses and validates a made-up task, renders its pod and reads it back from JSON (typed, and
+ * untyped as a watch event's object), lists
  * the records container under a prefix nothing uses, and lists at most one game pod. A step that fails
  * (a server not up yet) is logged and skipped: the warm-up is never a reason not to start.
  */
@@ -74,7 +75,12 @@ public class WarmUp implements SmartLifecycle {
             }
             GameRun run = new GameRun(task[0], 0, 1);
             Pod pod = launcher.renderPod(run, List.of(workspace.programDir(run.roomId(), "warm_up").resolve("ml_play.py")));
-            kubernetes.getKubernetesSerialization().unmarshal(kubernetes.getKubernetesSerialization().asJson(pod), Pod.class);
+            String json = kubernetes.getKubernetesSerialization().asJson(pod);
+            kubernetes.getKubernetesSerialization().unmarshal(json, Pod.class);
+            // Untyped, as a watch event's object is read: this builds fabric8's registry of every resource kind (a
+            // scan of the class path), which the first watch event otherwise did on the HTTP client's event loop,
+            // holding the first pod creates back by seconds.
+            kubernetes.getKubernetesSerialization().unmarshal(json);
         });
         step(done, "Blob Storage", () -> blobs.getBlobContainerClient(properties.getStorage().getRecordsContainer())
                 .listBlobs(new ListBlobsOptions().setPrefix("paia-warm-up/").setMaxResultsPerPage(1), Duration.ofSeconds(30))
