@@ -71,10 +71,16 @@ public class DispatcherConfiguration {
         return Clock.systemUTC();
     }
 
+    /** The GPU pools (paia.pools), checked at start-up. */
     @Bean
-    TaskParser taskParser(ObjectMapper mapper, DispatcherProperties properties, BlobServiceClient blobs) {
+    GpuPools gpuPools(DispatcherProperties properties) {
+        return GpuPools.of(properties);
+    }
+
+    @Bean
+    TaskParser taskParser(ObjectMapper mapper, DispatcherProperties properties, GpuPools pools, BlobServiceClient blobs) {
         String account = properties.getStorage().getAccountUrl();
-        return new TaskParser(mapper, properties.getLimits(), properties.getGames().keySet(),
+        return new TaskParser(mapper, properties.getLimits(), properties.getGames().keySet(), pools,
                 account == null || account.isBlank() ? blobs.getAccountUrl() : account);
     }
 

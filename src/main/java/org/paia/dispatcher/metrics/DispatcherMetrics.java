@@ -35,8 +35,8 @@ public class DispatcherMetrics {
     /** Pod phases (Kubernetes' five), the values of {@code paia_game_pods{phase}}. */
     public static final List<String> PHASES = List.of("Pending", "Running", "Succeeded", "Failed", "Unknown");
     /** Classes of intake rejections, the values of {@code paia_tasks_rejected_total{reason_class}}. */
-    public static final List<String> REJECTION_CLASSES = List.of("duplicate", "malformed", "unknown_game", "invalid_field",
-            "other");
+    public static final List<String> REJECTION_CLASSES = List.of("duplicate", "malformed", "unknown_game", "unknown_pool",
+            "invalid_field", "other");
 
     private static final int REMEMBERED_INSTANCES = 100_000;
     private static final int REMEMBERED_GAME_ENDS = 10_000;
@@ -108,6 +108,9 @@ public class DispatcherMetrics {
         }
         if (reason.startsWith("unknown game")) {
             return "unknown_game";
+        }
+        if (reason.startsWith("unknown pool") || reason.startsWith("no pool")) {
+            return "unknown_pool";
         }
         if (reason.startsWith("field ")) {
             return "invalid_field";
