@@ -286,8 +286,8 @@ public class DispatcherConfiguration {
     }
 
     @Bean
-    Scheduler scheduler(TaskBook book, DispatcherProperties properties, Clock clock) {
-        return new Scheduler(book, properties.getMaxAttempts(), properties.getScheduler().getMaxActivePods(),
+    Scheduler scheduler(TaskBook book, DispatcherProperties properties, GpuPools pools, Clock clock) {
+        return new Scheduler(book, properties.getMaxAttempts(), pools,
                 properties.getScheduler().getPrefetchRooms(), clock);
     }
 
