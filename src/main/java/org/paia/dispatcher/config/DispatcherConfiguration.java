@@ -275,8 +275,9 @@ public class DispatcherConfiguration {
     }
 
     @Bean
-    GameLauncher gameLauncher(Workspace workspace, PodRenderer renderer, DispatcherProperties properties) {
-        return new GameLauncher(workspace, renderer, properties);
+    GameLauncher gameLauncher(Workspace workspace, PodRenderer renderer, DispatcherProperties properties,
+                              GpuPools pools) {
+        return new GameLauncher(workspace, renderer, properties, pools);
     }
 
     @Bean
