@@ -71,10 +71,16 @@ public class DispatcherConfiguration {
         return Clock.systemUTC();
     }
 
+    /** The GPU pools (paia.pools), checked at start-up. */
     @Bean
-    TaskParser taskParser(ObjectMapper mapper, DispatcherProperties properties, BlobServiceClient blobs) {
+    GpuPools gpuPools(DispatcherProperties properties) {
+        return GpuPools.of(properties);
+    }
+
+    @Bean
+    TaskParser taskParser(ObjectMapper mapper, DispatcherProperties properties, GpuPools pools, BlobServiceClient blobs) {
         String account = properties.getStorage().getAccountUrl();
-        return new TaskParser(mapper, properties.getLimits(), properties.getGames().keySet(),
+        return new TaskParser(mapper, properties.getLimits(), properties.getGames().keySet(), pools,
                 account == null || account.isBlank() ? blobs.getAccountUrl() : account);
     }
 
@@ -269,8 +275,9 @@ public class DispatcherConfiguration {
     }
 
     @Bean
-    GameLauncher gameLauncher(Workspace workspace, PodRenderer renderer, DispatcherProperties properties) {
-        return new GameLauncher(workspace, renderer, properties);
+    GameLauncher gameLauncher(Workspace workspace, PodRenderer renderer, DispatcherProperties properties,
+                              GpuPools pools) {
+        return new GameLauncher(workspace, renderer, properties, pools);
     }
 
     @Bean
@@ -280,8 +287,8 @@ public class DispatcherConfiguration {
     }
 
     @Bean
-    Scheduler scheduler(TaskBook book, DispatcherProperties properties, Clock clock) {
-        return new Scheduler(book, properties.getMaxAttempts(), properties.getScheduler().getMaxActivePods(),
+    Scheduler scheduler(TaskBook book, DispatcherProperties properties, GpuPools pools, Clock clock) {
+        return new Scheduler(book, properties.getMaxAttempts(), pools,
                 properties.getScheduler().getPrefetchRooms(), clock);
     }
 

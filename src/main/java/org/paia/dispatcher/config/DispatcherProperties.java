@@ -41,6 +41,12 @@ public class DispatcherProperties {
     /** Games that may be run, by {@code game_name}; any other name is rejected. */
     @Valid @NotEmpty private Map<String, Game> games = new LinkedHashMap<>();
 
+    /**
+     * GPU pools by name (per GPU type): each its own capacity, node selector and tolerations. None
+     * configured: one pool named {@code default} of {@code paia.scheduler.max-active-pods} pods (see {@link GpuPools}).
+     */
+    @Valid @NotNull private Map<String, Pool> pools = new LinkedHashMap<>();
+
     public static class Kafka {
         @NotBlank private String bootstrapServers;
         @NotBlank private String taskTopic = "paia.game.tasks";
@@ -266,8 +272,8 @@ public class DispatcherProperties {
         /** Finished games (upload, record, release) are handled in parallel on this many threads. */
         @Min(1) private int finishThreads = 4;
         /**
-         * The programs of this many tasks due next are downloaded ahead, while no slot is free yet, so
-         * that a freed slot gets its next pod without waiting for Blob Storage (0: no prefetching).
+         * The programs of this many tasks due next (of each GPU pool) are downloaded ahead, while no slot is
+         * free yet, so that a freed slot gets its next pod without waiting for Blob Storage (0: no prefetching).
          */
         @Min(0) private int prefetchRooms = 4;
 
@@ -287,11 +293,50 @@ public class DispatcherProperties {
         @NotBlank private String image;
         /** File run as each player's script when a program URL names a folder of files. */
         @NotBlank private String entryScript = "ml_play.py";
+        /** The pool this game's tasks run in unless a task names its own ({@code data.pool}); blank: the default pool. */
+        private String pool;
 
         public String getImage() { return image; }
         public void setImage(String v) { image = v; }
         public String getEntryScript() { return entryScript; }
         public void setEntryScript(String v) { entryScript = v; }
+        public String getPool() { return pool; }
+        public void setPool(String v) { pool = v; }
+    }
+
+    /** One GPU pool: the nodes of one GPU type, how many game pods they take, and how a pod lands there. */
+    public static class Pool {
+        /** Game pods of this pool alive at once; unset: {@code paia.scheduler.max-active-pods}. */
+        @Min(1) private Integer maxActivePods;
+        /** Added to the template's node selector (a key of both: the pool's value wins). */
+        @NotNull private Map<String, String> nodeSelector = new LinkedHashMap<>();
+        /** Added to the template's tolerations. */
+        @Valid @NotNull private List<Toleration> tolerations = new ArrayList<>();
+
+        public Integer getMaxActivePods() { return maxActivePods; }
+        public void setMaxActivePods(Integer v) { maxActivePods = v; }
+        public Map<String, String> getNodeSelector() { return nodeSelector; }
+        public void setNodeSelector(Map<String, String> v) { nodeSelector = v; }
+        public List<Toleration> getTolerations() { return tolerations; }
+        public void setTolerations(List<Toleration> v) { tolerations = v; }
+    }
+
+    /** A Kubernetes toleration, as in a pod spec. */
+    public static class Toleration {
+        private String key;
+        @NotNull @Pattern(regexp = "Exists|Equal") private String operator = "Equal";
+        private String value;
+        /** Blank: every effect. */
+        @Pattern(regexp = "|NoSchedule|PreferNoSchedule|NoExecute") private String effect;
+
+        public String getKey() { return key; }
+        public void setKey(String v) { key = v; }
+        public String getOperator() { return operator; }
+        public void setOperator(String v) { operator = v; }
+        public String getValue() { return value; }
+        public void setValue(String v) { value = v; }
+        public String getEffect() { return effect; }
+        public void setEffect(String v) { effect = v; }
     }
 
     public Kafka getKafka() { return kafka; }
@@ -317,4 +362,6 @@ public class DispatcherProperties {
     public void setMaxAttempts(int v) { maxAttempts = v; }
     public Map<String, Game> getGames() { return games; }
     public void setGames(Map<String, Game> v) { games = v; }
+    public Map<String, Pool> getPools() { return pools; }
+    public void setPools(Map<String, Pool> v) { pools = v; }
 }

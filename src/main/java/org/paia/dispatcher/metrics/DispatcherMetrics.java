@@ -17,9 +17,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.paia.dispatcher.config.GpuPools;
 import org.paia.dispatcher.failures.FailureClass;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.ledger.LedgerReader;
+import org.paia.dispatcher.schedule.TaskBook;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,8 +37,8 @@ public class DispatcherMetrics {
     /** Pod phases (Kubernetes' five), the values of {@code paia_game_pods{phase}}. */
     public static final List<String> PHASES = List.of("Pending", "Running", "Succeeded", "Failed", "Unknown");
     /** Classes of intake rejections, the values of {@code paia_tasks_rejected_total{reason_class}}. */
-    public static final List<String> REJECTION_CLASSES = List.of("duplicate", "malformed", "unknown_game", "invalid_field",
-            "other");
+    public static final List<String> REJECTION_CLASSES = List.of("duplicate", "malformed", "unknown_game", "unknown_pool",
+            "invalid_field", "other");
 
     private static final int REMEMBERED_INSTANCES = 100_000;
     private static final int REMEMBERED_GAME_ENDS = 10_000;
@@ -83,6 +85,29 @@ public class DispatcherMetrics {
                 .register(registry);
     }
 
+    /**
+     * Per GPU pool ({@code pool} = a configured pool's name): its capacity, the game pods counted against it,
+     * and the instances of open tasks waiting for one of its slots, as the scheduler's {@link TaskBook} has
+     * them (the scheduler replica only; the others report 0 pods and 0 waiting).
+     */
+    public void watchPools(GpuPools pools, TaskBook book) {
+        for (String name : pools.names()) {
+            Gauge.builder("paia.pool.capacity", pools, p -> p.capacity(name))
+                    .description("Game pods a GPU pool takes at once (paia.pools.<pool>.max-active-pods)")
+                    .tag("pool", name)
+                    .register(registry);
+            Gauge.builder("paia.pool.active.pods", book, b -> b.occupiedSlotsByPool().getOrDefault(name, 0))
+                    .description("Game pods being created, pending or running in a GPU pool, as the scheduler counts "
+                            + "them against its capacity (scheduler replica only)")
+                    .tag("pool", name)
+                    .register(registry);
+            Gauge.builder("paia.pool.waiting.instances", book, b -> b.waitingInstancesByPool().getOrDefault(name, 0))
+                    .description("Instances of open tasks waiting for a slot of a GPU pool (scheduler replica only)")
+                    .tag("pool", name)
+                    .register(registry);
+        }
+    }
+
     private Counter rejectedCounter(String reasonClass) {
         return Counter.builder("paia.tasks.rejected")
                 .description("Tasks rejected by this replica's intake (REJECTED result and dead-letter copy committed)")
@@ -108,6 +133,9 @@ public class DispatcherMetrics {
         }
         if (reason.startsWith("unknown game")) {
             return "unknown_game";
+        }
+        if (reason.startsWith("unknown pool") || reason.startsWith("no pool")) {
+            return "unknown_pool";
         }
         if (reason.startsWith("field ")) {
             return "invalid_field";

@@ -2,11 +2,13 @@ package org.paia.dispatcher.metrics;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import org.paia.dispatcher.config.GpuPools;
 import org.paia.dispatcher.ledger.Ledger;
 import org.paia.dispatcher.ledger.LedgerReader;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.util.Collection;
 import org.paia.dispatcher.intake.IntakeRecords;
+import org.paia.dispatcher.schedule.TaskBook;
 import org.paia.dispatcher.watch.PodObserver;
 import org.paia.dispatcher.watch.RunWatcher;
 import org.springframework.context.annotation.Bean;
@@ -18,8 +20,9 @@ public class MetricsConfiguration {
 
     @Bean
     DispatcherMetrics dispatcherMetrics(MeterRegistry registry, Ledger ledger, LedgerReader reader, Clock clock,
-                                        IntakeRecords intake, RunWatcher watcher) {
+                                        IntakeRecords intake, RunWatcher watcher, GpuPools pools, TaskBook book) {
         DispatcherMetrics metrics = new DispatcherMetrics(registry, reader, clock);
+        metrics.watchPools(pools, book);
         ledger.addCommittedListener(metrics::committed);
         reader.addAppliedListener(metrics::applied);
         // From the beans that see the work, not from route ids or endpoint names: editing a route cannot

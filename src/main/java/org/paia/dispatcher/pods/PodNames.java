@@ -19,6 +19,8 @@ public final class PodNames {
     public static final String ROOM_LABEL = "paia.io/room";
     public static final String INSTANCE_LABEL = "paia.io/instance";
     public static final String ATTEMPT_LABEL = "paia.io/attempt";
+    /** The GPU pool the pod's run counts against (paia.pools). */
+    public static final String POOL_LABEL = "paia.io/pool";
     public static final String ROOM_ANNOTATION = "paia.io/room-id";
     /** Keeps a game pod from vanishing before its outcome is on the ledger (removed by the dispatcher only). */
     public static final String FINALIZER = "paia.io/outcome-recorded";
@@ -33,13 +35,19 @@ public final class PodNames {
     /**
      * A listed game pod as its labels, annotations and phase describe it: {@code room} is null and
      * {@code instance} and {@code attempt} are -1 when the pod does not carry readable ones;
-     * {@code ended}: it is in a terminal phase (see {@link #hasEnded}).
+     * {@code ended}: it is in a terminal phase (see {@link #hasEnded}); {@code pool}: its pool label, null
+     * when it has none (a pod of a version without pools).
      */
-    public record Listed(String room, int instance, int attempt, boolean ended) {
+    public record Listed(String room, int instance, int attempt, boolean ended, String pool) {
 
-        /** A pod that has not ended (being created, pending or running). */
+        /** A pod that has not ended (being created, pending or running), without a pool label. */
         public Listed(String room, int instance, int attempt) {
-            this(room, instance, attempt, false);
+            this(room, instance, attempt, false, null);
+        }
+
+        /** A pod without a pool label. */
+        public Listed(String room, int instance, int attempt, boolean ended) {
+            this(room, instance, attempt, ended, null);
         }
 
         /** Whether the pod says which run it belongs to. */
@@ -67,7 +75,7 @@ public final class PodNames {
         boolean readable = instance != null && attempt != null && instance.matches("\\d{1,9}")
                 && attempt.matches("\\d{1,9}");
         return new Listed(room, readable ? Integer.parseInt(instance) : -1, readable ? Integer.parseInt(attempt) : -1,
-                hasEnded(pod));
+                hasEnded(pod), labels == null ? null : labels.get(POOL_LABEL));
     }
 
     /**

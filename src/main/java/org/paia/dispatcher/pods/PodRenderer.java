@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
+import io.fabric8.kubernetes.api.model.Toleration;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.paia.dispatcher.config.GpuPools;
 
 /**
  * Fills the game pod template for one run. A pure function of the template text and its inputs:
@@ -24,7 +26,8 @@ import java.util.Map;
  * <p>The template owns everything operators tune (command, resources, node selector, tolerations,
  * X display, security context); the renderer sets what identifies and isolates a run: name, labels,
  * image, the workspace volume, the run's environment, {@code restartPolicy: Never}, the deadline, and
- * no service-account token (user code is untrusted).
+ * no service-account token (user code is untrusted). A run's GPU pool adds its node selector entries and
+ * tolerations to the template's, and its name as the {@code paia.io/pool} label.
  */
 public class PodRenderer {
 
@@ -48,10 +51,22 @@ public class PodRenderer {
         validate(template);
     }
 
-    /** What varies from run to run. */
+    /**
+     * What varies from run to run. {@code pool}: the run's GPU pool, whose {@code nodeSelector} entries and
+     * {@code tolerations} are added to the template's.
+     */
     public record RunSpec(String podName, String namespace, String roomId, int instance, int attempt, String gameName,
                           String image, String claimName, String mountPath, String inputPath, String outputPath,
-                          List<String> playerFiles, long activeDeadlineSeconds) {
+                          List<String> playerFiles, long activeDeadlineSeconds, String pool,
+                          Map<String, String> nodeSelector, List<Toleration> tolerations) {
+
+        /** A run in the default pool, which adds nothing to the template's placement. */
+        public RunSpec(String podName, String namespace, String roomId, int instance, int attempt, String gameName,
+                       String image, String claimName, String mountPath, String inputPath, String outputPath,
+                       List<String> playerFiles, long activeDeadlineSeconds) {
+            this(podName, namespace, roomId, instance, attempt, gameName, image, claimName, mountPath, inputPath,
+                    outputPath, playerFiles, activeDeadlineSeconds, GpuPools.DEFAULT, Map.of(), List.of());
+        }
     }
 
     public Pod render(RunSpec run) {
@@ -65,6 +80,7 @@ public class PodRenderer {
         labels.put(PodNames.ROOM_LABEL, PodNames.roomLabel(run.roomId()));
         labels.put(PodNames.INSTANCE_LABEL, Integer.toString(run.instance()));
         labels.put(PodNames.ATTEMPT_LABEL, Integer.toString(run.attempt()));
+        labels.put(PodNames.POOL_LABEL, run.pool());
         pod.getMetadata().setLabels(labels);
         Map<String, String> annotations = new LinkedHashMap<>(nullSafe(pod.getMetadata().getAnnotations()));
         annotations.put(PodNames.ROOM_ANNOTATION, run.roomId());
@@ -81,6 +97,13 @@ public class PodRenderer {
         spec.setAutomountServiceAccountToken(false);
         spec.setEnableServiceLinks(false);
         spec.setActiveDeadlineSeconds(run.activeDeadlineSeconds());
+        // The pool's placement on top of the template's: its nodes' labels, and the taints they carry.
+        Map<String, String> nodeSelector = new LinkedHashMap<>(nullSafe(spec.getNodeSelector()));
+        nodeSelector.putAll(run.nodeSelector());
+        spec.setNodeSelector(nodeSelector.isEmpty() ? null : nodeSelector);
+        List<Toleration> tolerations = new ArrayList<>(spec.getTolerations() == null ? List.of() : spec.getTolerations());
+        run.tolerations().stream().filter(t -> !tolerations.contains(t)).forEach(tolerations::add);
+        spec.setTolerations(tolerations.isEmpty() ? null : tolerations);
         List<Volume> volumes = new ArrayList<>(spec.getVolumes() == null ? List.of() : spec.getVolumes());
         volumes.removeIf(v -> WORKSPACE_VOLUME.equals(v.getName()));
         volumes.add(new VolumeBuilder().withName(WORKSPACE_VOLUME)

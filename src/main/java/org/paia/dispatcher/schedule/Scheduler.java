@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.camel.Exchange;
+import org.paia.dispatcher.config.GpuPools;
 import org.paia.dispatcher.failures.FailureClassifier;
 import org.paia.dispatcher.ledger.FailureSource;
 import org.paia.dispatcher.ledger.LedgerWrite;
@@ -25,30 +26,30 @@ public class Scheduler {
 
     private final TaskBook book;
     private final int maxAttempts;
-    private final int capacity;
+    private final GpuPools pools;
     private final Clock clock;
     private final int prefetchRooms;
 
     /**
      * @param maxAttempts attempts per instance unless a task asks for its own {@code max_attempts}
-     * @param capacity    the most game pods alive at once ({@code paia.scheduler.max-active-pods})
+     * @param pools       the GPU pools: the most game pods alive at once in each ({@code paia.pools})
      * @param prefetchRooms how many upcoming tasks {@link #upcoming()} names (0: no prefetching)
      */
-    public Scheduler(TaskBook book, int maxAttempts, int capacity, int prefetchRooms, Clock clock) {
+    public Scheduler(TaskBook book, int maxAttempts, GpuPools pools, int prefetchRooms, Clock clock) {
         this.book = book;
         this.prefetchRooms = prefetchRooms;
         this.maxAttempts = maxAttempts;
-        this.capacity = capacity;
+        this.pools = pools;
         this.clock = clock;
     }
 
     /**
-     * Claims the runs to launch now, within the capacity; the {@code schedule-pass} route then records their
+     * Claims the runs to launch now, within each pool's capacity; the {@code schedule-pass} route then records their
      * launches ({@link #launchRecords}) before any pod exists, so that a restarted scheduler looks for those
      * pods. Claims are given back ({@link #passFailed}) if that write fails.
      */
     public TaskBook.Claims claimDue() {
-        return book.claimDue(capacity, maxAttempts);
+        return book.claimDue(pools::capacity, maxAttempts);
     }
 
     /**
@@ -83,7 +84,7 @@ public class Scheduler {
     public static final String CLAIMS = "claims";
     public static final String RECORDED = "recorded";
 
-    /** The tasks whose runs are due next ({@code paia.scheduler.prefetch-rooms} of them), for prefetching. */
+    /** The tasks whose runs are due next ({@code paia.scheduler.prefetch-rooms} of each pool), for prefetching. */
     public List<GameTask> upcoming() {
         return book.upcoming(prefetchRooms);
     }

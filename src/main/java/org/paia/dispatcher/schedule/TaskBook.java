@@ -12,6 +12,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.ToIntFunction;
+import org.paia.dispatcher.config.GpuPools;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.pods.PodNames;
 import org.paia.dispatcher.task.GameTask;
@@ -146,8 +148,8 @@ public class TaskBook {
      */
     private final Set<String> observed = new HashSet<>();
     /**
-     * Game pods being created, pending or running, by pod name: what counts against
-     * {@code max-active-pods} and each task's parallelism. A slot is taken when a run is claimed and
+     * Game pods being created, pending or running, by pod name: what counts against its pool's
+     * {@code max-active-pods} and its task's parallelism. A slot is taken when a run is claimed and
      * given back only when its pod is known to have ended (a terminal phase: its containers have exited
      * and hold no GPU, as Kubernetes' own accounting has it) or to be gone (released by us, a DELETED
      * event, or absent from a listing), so errors keep a slot busy rather than overfill the cluster. A
@@ -337,19 +339,19 @@ public class TaskBook {
     }
 
     /**
-     * The tasks whose runs are due next, at most {@code n}, oldest first: the ones a launch will need
-     * the programs of soon, so that they can be fetched before a slot frees.
+     * The tasks whose runs are due next, at most {@code n} of each GPU pool, oldest first: the ones a launch
+     * will need the programs of soon, so that they can be fetched before a slot frees (per pool: a backlog
+     * in a full pool does not take the prefetching from the next tasks of another).
      */
     public synchronized List<GameTask> upcoming(int n) {
         List<GameTask> next = new ArrayList<>();
-        if (!caughtUp || !scheduling) {
+        if (!caughtUp || !scheduling || n <= 0) {
             return next;
         }
+        Map<String, Integer> perPool = new HashMap<>();
         for (OpenTask t : open.values()) {
-            if (next.size() >= n) {
-                break;
-            }
-            if (t.task != null && !completing.contains(t.roomId) && t.nextDue() >= 0) {
+            if (t.task != null && !completing.contains(t.roomId) && t.nextDue() >= 0
+                    && perPool.merge(t.task.pool(), 1, Integer::sum) <= n) {
                 next.add(t.task);
             }
         }
@@ -404,15 +406,24 @@ public class TaskBook {
     }
 
     /**
-     * Claims the runs to launch now, within {@code capacity} pods that have not ended in all (and twice
-     * that many pods that exist, ended ones still being finished included) and each task's
-     * parallelism. Slots are shared fairly: each next slot goes to the task holding the fewest pods
-     * (the oldest task on a tie), so a single game never waits behind a large batch for more than one
-     * free slot. An instance out of attempts is claimed as exhausted (to be recorded failed), without a
-     * slot. Pods that exist for a due run are adopted whatever the limits: they need no slot. Nothing
-     * is claimed before the ledger is read and the pods are listed.
+     * {@link #claimDue(ToIntFunction, int)} with one capacity for every pool: the whole capacity when all
+     * tasks run in one pool.
      */
     public synchronized Claims claimDue(int capacity, int defaultMaxAttempts) {
+        return claimDue(pool -> capacity, defaultMaxAttempts);
+    }
+
+    /**
+     * Claims the runs to launch now, within each GPU pool's capacity ({@code capacities}: pool name →
+     * pods that have not ended, and twice that many pods that exist, ended ones still being finished
+     * included) and each task's parallelism. A pod counts against its run's pool; a full pool never
+     * holds back the runs of another. Slots are shared fairly: each next slot goes to the task holding
+     * the fewest pods (the oldest task on a tie), so a single game never waits behind a large batch of
+     * its pool for more than one free slot. An instance out of attempts is claimed as exhausted (to be
+     * recorded failed), without a slot. Pods that exist for a due run are adopted whatever the limits:
+     * they need no slot. Nothing is claimed before the ledger is read and the pods are listed.
+     */
+    public synchronized Claims claimDue(ToIntFunction<String> capacities, int defaultMaxAttempts) {
         List<GameRun> launch = new ArrayList<>();
         List<GameRun> exhausted = new ArrayList<>();
         if (!caughtUp || !podsListed || !scheduling) {
@@ -441,7 +452,9 @@ public class TaskBook {
                 candidates.add(t);
             }
         }
-        int free = Math.min(capacity - occupied.size(), 2 * capacity - occupied.size() - ended.size());
+        Map<String, Integer> alive = countByPool(occupied);
+        Map<String, Integer> finishing = countByPool(ended);
+        Map<String, Integer> free = new HashMap<>();
         while (!candidates.isEmpty()) {
             OpenTask t = candidates.get(0);
             for (OpenTask c : candidates) {
@@ -452,7 +465,13 @@ public class TaskBook {
             int i = t.nextDue();
             int attempt = t.attempts.getOrDefault(i, 0);
             boolean outOfAttempts = i >= 0 && attempt >= t.task.attemptsAllowed(defaultMaxAttempts);
-            if (i < 0 || (!outOfAttempts && (free <= 0 || held.getOrDefault(t.roomId, 0) >= t.task.parallelism()))) {
+            String pool = t.task.pool();
+            int poolFree = free.computeIfAbsent(pool, p -> {
+                int capacity = capacities.applyAsInt(p);
+                int a = alive.getOrDefault(p, 0);
+                return Math.min(capacity - a, 2 * capacity - a - finishing.getOrDefault(p, 0));
+            });
+            if (i < 0 || (!outOfAttempts && (poolFree <= 0 || held.getOrDefault(t.roomId, 0) >= t.task.parallelism()))) {
                 candidates.remove(t);
                 continue;
             }
@@ -460,13 +479,57 @@ public class TaskBook {
             if (outOfAttempts) {
                 exhausted.add(run);
             } else {
-                occupied.put(run.podName(), new PodNames.Listed(t.roomId, i, attempt));
+                occupied.put(run.podName(), new PodNames.Listed(t.roomId, i, attempt, false, pool));
                 held.merge(t.roomId, 1, Integer::sum);
-                free--;
+                free.put(pool, poolFree - 1);
                 launch.add(run);
             }
         }
         return new Claims(launch, exhausted);
+    }
+
+    /**
+     * The pool a pod counts against: its open task's (computed from the task as recorded, the same for
+     * every scheduler), else the pool its label names (a pod of a task that is over, not yet deleted),
+     * else {@code default} (a pod of a version without pools).
+     */
+    private String poolOf(PodNames.Listed pod) {
+        OpenTask t = pod.room() == null ? null : open.get(pod.room());
+        if (t != null && t.task != null) {
+            return t.task.pool();
+        }
+        return pod.pool() != null ? pod.pool() : GpuPools.DEFAULT;
+    }
+
+    private Map<String, Integer> countByPool(Map<String, PodNames.Listed> pods) {
+        Map<String, Integer> counts = new HashMap<>();
+        pods.values().forEach(pod -> counts.merge(poolOf(pod), 1, Integer::sum));
+        return counts;
+    }
+
+    /** Game pods running, pending or being created, by pool, as the scheduler counts them against each pool's capacity. */
+    public synchronized Map<String, Integer> occupiedSlotsByPool() {
+        return countByPool(occupied);
+    }
+
+    /**
+     * Instances waiting for a slot, by pool: of open tasks, those with neither an outcome nor a run in
+     * flight. Only while this replica schedules (another replica's book claims nothing): empty otherwise.
+     */
+    public synchronized Map<String, Integer> waitingInstancesByPool() {
+        Map<String, Integer> waiting = new HashMap<>();
+        if (!mayAct()) {
+            return waiting;
+        }
+        for (OpenTask t : open.values()) {
+            if (t.task != null && !completing.contains(t.roomId)) {
+                int due = t.task.instances() - t.taken.cardinality();
+                if (due > 0) {
+                    waiting.merge(t.task.pool(), due, Integer::sum);
+                }
+            }
+        }
+        return waiting;
     }
 
     private GameRun claim(OpenTask t, int instance, int attempt) {

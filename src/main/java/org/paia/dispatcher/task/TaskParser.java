@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.paia.dispatcher.config.DispatcherProperties;
+import org.paia.dispatcher.config.GpuPools;
 
 /**
  * Turns the raw bytes of a task message into a {@link GameTask}, or says exactly what is wrong with
@@ -32,13 +33,21 @@ public class TaskParser {
     private final ObjectMapper mapper;
     private final DispatcherProperties.Limits limits;
     private final Set<String> games;
+    private final GpuPools pools;
     private final URI account;
     /** Room ids become pod names, labels and workspace folders (paia.limits.room-id-pattern). */
     private final Pattern roomIdPattern;
     /** Code names become workspace folders (paia.limits.code-name-pattern). */
     private final Pattern codeNamePattern;
 
+    /** A parser for a configuration with one pool, {@code default} (no {@code paia.pools}). */
     public TaskParser(ObjectMapper mapper, DispatcherProperties.Limits limits, Set<String> games, String accountUrl) {
+        this(mapper, limits, games, GpuPools.single(1), accountUrl);
+    }
+
+    public TaskParser(ObjectMapper mapper, DispatcherProperties.Limits limits, Set<String> games, GpuPools pools,
+                      String accountUrl) {
+        this.pools = pools;
         this.mapper = mapper.copy();
         this.mapper.getFactory().setStreamReadConstraints(
                 StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING).build());
@@ -182,8 +191,35 @@ public class TaskParser {
         int parallelism = Math.min(instances,
                 count(data, "parallelism", 1, Integer.MAX_VALUE, null, instances, roomId));
         int maxAttempts = count(data, "max_attempts", 1, limits.getMaxAttempts(), "paia.limits.max-attempts", 0, roomId);
+        String pool = pool(data, gameName, roomId);
         return new GameTask(roomId, gameId.asLong(), gameName, programs(data, roomId), instances, parallelism,
-                maxAttempts, data);
+                maxAttempts, pool, data);
+    }
+
+    /**
+     * The GPU pool the task runs in: {@code data.pool} when given, else the game's pool
+     * ({@code paia.games.<game>.pool}), else the default one. A pool that is not configured is rejected.
+     */
+    private String pool(ObjectNode data, String gameName, String roomId) {
+        JsonNode node = data.get("pool");
+        if (node == null || node.isNull()) {
+            String pool = pools.poolOfGame(gameName);
+            if (pool == null) {
+                throw new TaskRejectedException("no pool for game '" + gameName + "': set 'data.pool' (configured: "
+                        + pools.names() + ")", roomId);
+            }
+            return pool;
+        }
+        if (!node.isTextual() || !GpuPools.NAME.matcher(node.asText()).matches()) {
+            throw new TaskRejectedException("field 'data.pool' must be a string matching " + GpuPools.NAME.pattern(),
+                    roomId);
+        }
+        String pool = node.asText();
+        if (pools.pool(pool).isEmpty()) {
+            throw new TaskRejectedException("unknown pool 'data.pool'=" + printable(pool) + " is not configured"
+                    + " (configured: " + pools.names() + ")", roomId);
+        }
+        return pool;
     }
 
     /** An optional positive integer field of {@code data}, at most {@code max}; {@code absent} when missing or null. */

@@ -61,9 +61,24 @@ class DispatcherMetricsTest {
         assertThat(DispatcherMetrics.rejectionClass("malformed JSON at line 1 column 2: x")).isEqualTo("malformed");
         assertThat(DispatcherMetrics.rejectionClass("message contains a NUL character")).isEqualTo("malformed");
         assertThat(DispatcherMetrics.rejectionClass("unknown game 'data.game_name'=\"x\"")).isEqualTo("unknown_game");
+        assertThat(DispatcherMetrics.rejectionClass("unknown pool 'data.pool'=\"h100\" is not configured"))
+                .isEqualTo("unknown_pool");
         assertThat(DispatcherMetrics.rejectionClass("field 'data.ws_uri' must be a ws:// or wss:// URI"))
                 .isEqualTo("invalid_field");
         assertThat(DispatcherMetrics.rejectionClass("something new")).isEqualTo("other");
+    }
+
+    @Test
+    void eachPoolHasItsCapacityActivePodsAndWaitingInstances() {
+        org.paia.dispatcher.schedule.TaskBook book = new org.paia.dispatcher.schedule.TaskBook(
+                new org.paia.dispatcher.task.TaskParser(new ObjectMapper(),
+                        new org.paia.dispatcher.config.DispatcherProperties.Limits(), java.util.Set.of("kart_3d"),
+                        "http://127.0.0.1:10000/devstoreaccount1"));
+        metrics.watchPools(org.paia.dispatcher.config.GpuPools.single(3), book);
+
+        assertThat(registry.get("paia.pool.capacity").tags("pool", "default").gauge().value()).isEqualTo(3);
+        assertThat(registry.get("paia.pool.active.pods").tags("pool", "default").gauge().value()).isZero();
+        assertThat(registry.get("paia.pool.waiting.instances").tags("pool", "default").gauge().value()).isZero();
     }
 
     private io.micrometer.core.instrument.Timer gap() {

@@ -77,6 +77,14 @@ class MetricsIT extends DispatcherIT {
             assertThat(after.samples("paia_tasks_rejected_total", "reason_class", reasonClass)).hasSize(1);
         }
         assertThat(after.samples("paia_dispatch_gap_seconds_count")).hasSize(1);
+        // one series per configured pool (the test profile's: default and gpu-a)
+        for (String pool : new String[] {"default", "gpu-a"}) {
+            assertThat(after.samples("paia_pool_capacity", "pool", pool)).as("capacity of pool %s", pool).hasSize(1);
+            assertThat(after.samples("paia_pool_active_pods", "pool", pool)).hasSize(1);
+            assertThat(after.samples("paia_pool_waiting_instances", "pool", pool)).hasSize(1);
+        }
+        assertThat(after.value("paia_pool_capacity", "pool", "default"))
+                .isEqualTo(properties.getScheduler().getMaxActivePods());
         assertThat(after.samples("paia_dispatch_gap_seconds_bucket")).hasSizeGreaterThan(5);
         // the game pods are deleted once their outcomes are recorded: none is left running
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
@@ -102,7 +110,8 @@ class MetricsIT extends DispatcherIT {
         }
         assertThat(used).contains("paia_tasks_accepted_total", "paia_tasks_rejected_total", "paia_game_pods",
                 "paia_instance_outcomes_total", "paia_gpu_seconds_total", "paia_failures_total", "paia_retries_total",
-                "paia_ledger_lag_records", "paia_dispatch_gap_seconds_bucket");
+                "paia_ledger_lag_records", "paia_dispatch_gap_seconds_bucket", "paia_pool_capacity",
+                "paia_pool_active_pods", "paia_pool_waiting_instances");
 
         // paia_retries_total appears at the first redelivery, which this test does not provoke
         Set<String> scraped = PrometheusScrape.of(port).names();

@@ -140,4 +140,46 @@ class PodRendererTest {
         assertThatThrownBy(() -> new PodRenderer("apiVersion: v1\nkind: Pod\n"))
                 .hasMessageContaining("at least one container");
     }
+
+    @Test
+    void aRunsPoolAddsItsNodeSelectorAndTolerationsToTheTemplatesAndItsLabel() throws Exception {
+        PodRenderer.RunSpec base = spec();
+        io.fabric8.kubernetes.api.model.Toleration gpuType = new io.fabric8.kubernetes.api.model.TolerationBuilder()
+                .withKey("paia.io/gpu-type").withOperator("Equal").withValue("a10").withEffect("NoSchedule").build();
+        io.fabric8.kubernetes.api.model.Toleration templates = new io.fabric8.kubernetes.api.model.TolerationBuilder()
+                .withKey("nvidia.com/gpu").withOperator("Exists").withEffect("NoSchedule").build();
+        PodRenderer.RunSpec inPool = new PodRenderer.RunSpec(base.podName(), base.namespace(), base.roomId(),
+                base.instance(), base.attempt(), base.gameName(), base.image(), base.claimName(), base.mountPath(),
+                base.inputPath(), base.outputPath(), base.playerFiles(), base.activeDeadlineSeconds(), "gpu-a",
+                Map.of("paia.io/gpu-type", "a10"), List.of(gpuType, templates));
+        PodRenderer renderer = new PodRenderer(defaultTemplate());
+
+        Pod pod = renderer.render(inPool);
+
+        assertThat(pod.getMetadata().getLabels()).containsEntry("paia.io/pool", "gpu-a");
+        assertThat(pod.getSpec().getNodeSelector()).as("the template's and the pool's")
+                .containsExactlyInAnyOrderEntriesOf(Map.of("nvidia.com/gpu.present", "true", "paia.io/gpu-type", "a10"));
+        assertThat(pod.getSpec().getTolerations()).as("the template's, once, then the pool's")
+                .containsExactly(templates, gpuType);
+
+        Pod inDefault = renderer.render(spec());
+        assertThat(inDefault.getMetadata().getLabels()).containsEntry("paia.io/pool", "default");
+        assertThat(inDefault.getSpec().getNodeSelector()).containsExactly(Map.entry("nvidia.com/gpu.present", "true"));
+        assertThat(inDefault.getSpec().getTolerations()).containsExactly(templates);
+        assertThat(renderer.render(spec())).as("a pool's placement does not leak into the next render")
+                .isEqualTo(inDefault);
+    }
+
+    @Test
+    void aPoolsNodeSelectorWinsOverTheTemplatesOnTheSameKey() throws Exception {
+        PodRenderer.RunSpec base = spec();
+        PodRenderer.RunSpec inPool = new PodRenderer.RunSpec(base.podName(), base.namespace(), base.roomId(),
+                base.instance(), base.attempt(), base.gameName(), base.image(), base.claimName(), base.mountPath(),
+                base.inputPath(), base.outputPath(), base.playerFiles(), base.activeDeadlineSeconds(), "cpu-only",
+                Map.of("nvidia.com/gpu.present", "false"), List.of());
+
+        Pod pod = new PodRenderer(defaultTemplate()).render(inPool);
+
+        assertThat(pod.getSpec().getNodeSelector()).containsExactly(Map.entry("nvidia.com/gpu.present", "false"));
+    }
 }

@@ -12,6 +12,7 @@ import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.paia.dispatcher.config.DispatcherProperties;
+import org.paia.dispatcher.config.GpuPools;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.ledger.Outcome;
 import org.paia.dispatcher.pods.PodNames;
@@ -383,5 +384,99 @@ class TaskBookTest {
         book.apply(LedgerEntry.outcome("old", 0, 0, "p", Outcome.SUCCEEDED, null, null, null, null, at, at));
         book.apply(LedgerEntry.completed("old", Outcome.SUCCEEDED, at));
         assertThat(book.expiredKeys(at.minusSeconds(60), 100)).containsExactly("old/0");
+    }
+
+    /** Capacities of the pools in the pool tests: default 2 pods, gpu-a 1. */
+    private static int poolCapacity(String pool) {
+        return Map.of("default", 2, "gpu-a", 1).getOrDefault(pool, 0);
+    }
+
+    /** A book whose parser knows two pools, default and gpu-a. */
+    private TaskBook pooledBook() {
+        DispatcherProperties properties = new DispatcherProperties();
+        DispatcherProperties.Game kart = new DispatcherProperties.Game();
+        kart.setImage("paiaarena/paiagym:latest");
+        properties.setGames(Map.of("kart_3d", kart));
+        properties.setPools(Map.of("default", new DispatcherProperties.Pool(), "gpu-a", new DispatcherProperties.Pool()));
+        TaskBook pooled = new TaskBook(new TaskParser(mapper, new DispatcherProperties.Limits(), Set.of("kart_3d"),
+                GpuPools.of(properties), ACCOUNT));
+        pooled.markCaughtUp();
+        pooled.startScheduling();
+        pooled.podsListed(Map.of());
+        return pooled;
+    }
+
+    @Test
+    void eachPoolFillsToItsOwnCapacityAndAFullPoolNeverHoldsBackAnother() {
+        book = pooledBook();
+        accept("a", "\"instances\": 4, \"pool\": \"gpu-a\""); // the oldest task: first in fair-share order
+        accept("d", "\"instances\": 4");
+
+        List<GameRun> first = book.claimDue(TaskBookTest::poolCapacity, 3).launch();
+        assertThat(byRoom(first)).as("gpu-a takes 1, default 2").containsExactlyInAnyOrderEntriesOf(Map.of("a", 1L, "d", 2L));
+        assertThat(book.occupiedSlotsByPool()).containsExactlyInAnyOrderEntriesOf(Map.of("gpu-a", 1, "default", 2));
+        assertThat(book.waitingInstancesByPool()).containsExactlyInAnyOrderEntriesOf(Map.of("gpu-a", 3, "default", 2));
+        assertThat(book.claimDue(TaskBookTest::poolCapacity, 3).launch()).as("both pools full").isEmpty();
+
+        first.stream().filter(run -> run.roomId().equals("d")).findFirst().ifPresent(this::succeed);
+        assertThat(book.claimDue(TaskBookTest::poolCapacity, 3).launch()).as("a default slot, gpu-a still full")
+                .extracting(GameRun::roomId).containsExactly("d");
+        first.stream().filter(run -> run.roomId().equals("a")).findFirst().ifPresent(this::succeed);
+        assertThat(book.claimDue(TaskBookTest::poolCapacity, 3).launch()).as("gpu-a's slot")
+                .extracting(GameRun::roomId).containsExactly("a");
+    }
+
+    @Test
+    void endedPodsHoldBackOnlyTheirOwnPool() {
+        book = pooledBook();
+        accept("a", "\"instances\": 4, \"pool\": \"gpu-a\"");
+        List<GameRun> gpuA = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            GameRun run = book.claimDue(TaskBookTest::poolCapacity, 3).launch().get(0);
+            book.podEnded(run.podName(), ended(run));
+            gpuA.add(run);
+        }
+        assertThat(book.claimDue(TaskBookTest::poolCapacity, 3).launch()).as("two ended gpu-a pods: twice its capacity")
+                .isEmpty();
+        accept("d", "\"instances\": 2");
+        assertThat(book.claimDue(TaskBookTest::poolCapacity, 3).launch()).extracting(GameRun::roomId)
+                .containsExactly("d", "d");
+        book.podGone(gpuA.get(0).podName());
+        assertThat(book.claimDue(TaskBookTest::poolCapacity, 3).launch()).extracting(GameRun::roomId)
+                .containsExactly("a");
+    }
+
+    // A new scheduler knows a listed pod's pool from its task as recorded on the ledger (data.pool), the same
+    // pool the old one counted it in; a pod whose task is over, from its pool label; one without, in default.
+    @Test
+    void afterATakeoverListedPodsCountAgainstTheirRunsPool() {
+        book = pooledBook();
+        accept("a", "\"instances\": 3, \"pool\": \"gpu-a\"");
+        accept("d", "\"instances\": 3");
+        book.resetClaims();
+        book.podsListed(Map.of(
+                PodNames.podName("a", 0, 0), new PodNames.Listed("a", 0, 0),
+                "old-labelled", new PodNames.Listed("done", 0, 0, false, "default"),
+                "old-unlabelled", new PodNames.Listed("older", 0, 0)));
+        assertThat(book.occupiedSlotsByPool()).containsExactlyInAnyOrderEntriesOf(Map.of("gpu-a", 1, "default", 2));
+
+        List<GameRun> claimed = book.claimDue(TaskBookTest::poolCapacity, 3).launch();
+        assertThat(claimed).as("a's pod is adopted; no slot is free in either pool").extracting(GameRun::podName)
+                .containsExactly(PodNames.podName("a", 0, 0));
+        book.podGone("old-unlabelled");
+        assertThat(book.claimDue(TaskBookTest::poolCapacity, 3).launch()).extracting(GameRun::roomId)
+                .containsExactly("d");
+    }
+
+    @Test
+    void theTasksDueNextArePrefetchedPerPool() {
+        book = pooledBook();
+        accept("a1", "\"pool\": \"gpu-a\"");
+        accept("a2", "\"pool\": \"gpu-a\"");
+        accept("a3", "\"pool\": \"gpu-a\"");
+        accept("d1", "");
+
+        assertThat(book.upcoming(2)).as("gpu-a's backlog leaves room for default's next task")
+                .extracting(org.paia.dispatcher.task.GameTask::roomId).containsExactly("a1", "a2", "d1");
     }
 }

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.paia.dispatcher.config.DispatcherProperties;
+import org.paia.dispatcher.config.GpuPools;
 
 class TaskParserTest {
 
@@ -211,5 +212,48 @@ class TaskParserTest {
         DispatcherProperties.Limits broken = new DispatcherProperties.Limits();
         broken.setRoomIdPattern("[a-z");
         assertThatThrownBy(() -> parser(broken)).hasMessageContaining("paia.limits.room-id-pattern is not a valid");
+    }
+
+    /** Pools default and a10; kart_3d runs in a10 unless a task says otherwise, pong (no pool of its own) in default. */
+    private static TaskParser pooledParser() {
+        DispatcherProperties properties = new DispatcherProperties();
+        DispatcherProperties.Game kart = new DispatcherProperties.Game();
+        kart.setImage("paiaarena/paiagym:latest");
+        kart.setPool("a10");
+        DispatcherProperties.Game pong = new DispatcherProperties.Game();
+        pong.setImage("paiaarena/paiagym:latest");
+        properties.setGames(new java.util.LinkedHashMap<>(java.util.Map.of("kart_3d", kart, "pong", pong)));
+        properties.setPools(new java.util.LinkedHashMap<>(java.util.Map.of("default", new DispatcherProperties.Pool(),
+                "a10", new DispatcherProperties.Pool())));
+        return new TaskParser(new ObjectMapper(), new DispatcherProperties.Limits(), properties.getGames().keySet(),
+                GpuPools.of(properties), ACCOUNT);
+    }
+
+    private static GameTask parseWith(TaskParser parser, String json) {
+        return parser.parse(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aTaskRunsInItsOwnPoolElseItsGamesElseTheDefaultOne() throws Exception {
+        assertThat(parse(seed()).pool()).as("no pools configured: the one pool").isEqualTo("default");
+
+        TaskParser pooled = pooledParser();
+        assertThat(parseWith(pooled, seed()).pool()).as("kart_3d's pool").isEqualTo("a10");
+        assertThat(parseWith(pooled, batch("\"pool\": \"default\"")).pool()).as("data.pool").isEqualTo("default");
+        assertThat(parseWith(pooled, seed().replace("\"game_name\": \"kart_3d\"", "\"game_name\": \"pong\"")).pool())
+                .as("a game without a pool").isEqualTo("default");
+        assertThat(parseWith(pooled, batch("\"pool\": null")).pool()).as("null: as if absent").isEqualTo("a10");
+    }
+
+    @Test
+    void aTaskForAPoolThatIsNotConfiguredIsRejectedNamingThePool() throws Exception {
+        assertThatThrownBy(() -> parseWith(pooledParser(), batch("\"pool\": \"h100\"")))
+                .isInstanceOf(TaskRejectedException.class)
+                .hasMessage("unknown pool 'data.pool'=\"h100\" is not configured (configured: [a10, default])");
+        assertRejected(batch("\"pool\": \"a10\""), "unknown pool 'data.pool'=\"a10\" is not configured (configured: [default])");
+        assertRejected(batch("\"pool\": 7"), "field 'data.pool' must be a string matching");
+        assertRejected(batch("\"pool\": \"A10\""), "field 'data.pool' must be a string matching");
+        assertRejected(batch("\"pool\": \"../x\""), "field 'data.pool' must be a string matching");
+        assertRejected(batch("\"pool\": \"" + "a".repeat(64) + "\""), "field 'data.pool' must be a string matching");
     }
 }
