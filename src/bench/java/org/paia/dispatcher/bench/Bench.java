@@ -114,7 +114,8 @@ public final class Bench {
                 + "numbers are noisy, the ratios against the baselines measured in the same run are the headline. "
                 + "Servers: embedded KRaft Kafka, Azurite, fabric8 Kubernetes API server (CRUD mode) and the "
                 + "simulated GPU node (Pending time 0), all hosted by the bench JVM; the dispatcher is the packaged "
-                + "jar in its own JVM (profile `cluster`, otherwise default settings), as deployed. Medians of "
+                + "jar, extracted as the container image lays it out, in its own JVM (profile `cluster`, otherwise "
+                + "default settings), as deployed. Medians of "
                 + reps + " repetitions where one takes under a minute.");
         line("");
         Path dir = Path.of("target", "bench", "run-" + System.currentTimeMillis()).toAbsolutePath();
@@ -1129,7 +1130,7 @@ public final class Bench {
         }
         line("## 10. Takeover");
         line("");
-        line("Two dispatchers (packaged jar, profile `cluster`) on topics of their own, capacity 5; 40 tasks of 1 s games "
+        line("Two dispatchers (the extracted jar, profile `cluster`) on topics of their own, capacity 5; 40 tasks of 1 s games "
                 + "queued behind it. Once the leader has created 10 pods it is killed with `kill -9` (SIGKILL: its Lease "
                 + "is not released, its consumer does not leave the group) and its pod is marked not Ready at once, as "
                 + "kubelet does when the container dies (Camel's leader election counts Ready pods only). Time = the "
