@@ -1,24 +1,22 @@
 package org.paia.dispatcher.security;
 
+import static org.paia.dispatcher.security.JolokiaCalls.assertDenied;
+import static org.paia.dispatcher.security.JolokiaCalls.body;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.client.Watcher;
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ServiceStatus;
 import org.apache.camel.builder.NotifyBuilder;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.paia.dispatcher.pods.PodNames;
 import org.paia.dispatcher.support.DispatcherIT;
@@ -36,13 +34,18 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 class OperatorControlsIT extends DispatcherIT {
 
     private static final String PASS = "schedule-pass";
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @LocalServerPort
     int port;
     @Autowired
     CamelContext camel;
+
+    private JolokiaCalls calls;
+
+    @BeforeEach
+    void jolokiaCalls() {
+        calls = new JolokiaCalls(port, camel);
+    }
 
     // The long game is running when the pass is suspended; the two tasks published then are accepted
     // (on the ledger) but get no pod over many ticks, until the resume.
@@ -65,8 +68,8 @@ class OperatorControlsIT extends DispatcherIT {
                 JsonNode suspend = body(exec(WebSecurityIT.ADMIN, WebSecurityIT.ADMIN_PASSWORD, "suspend()"));
                 assertThat(suspend.path("status").asInt()).as(suspend.toString()).isEqualTo(200);
                 assertThat(camel.getRouteController().getRouteStatus(PASS)).isEqualTo(ServiceStatus.Suspended);
-                JsonNode state = body(jolokia(WebSecurityIT.VIEWER, WebSecurityIT.VIEWER_PASSWORD,
-                        Map.of("type", "read", "mbean", route(PASS), "attribute", "State")));
+                JsonNode state = body(calls.jolokia(WebSecurityIT.VIEWER, WebSecurityIT.VIEWER_PASSWORD,
+                        Map.of("type", "read", "mbean", calls.route(PASS), "attribute", "State")));
                 assertThat(state.path("value").asText()).as("what Hawtio shows").isEqualTo("Suspended");
 
                 publishWithProgram(waiting1, "kart_3d/code-" + waiting1, "kart3d_ppo_test");
@@ -136,45 +139,14 @@ class OperatorControlsIT extends DispatcherIT {
 
     private HttpResponse<String> exec(String user, String password, String operation, Object... arguments)
             throws Exception {
-        return jolokia(user, password, arguments.length == 0
-                ? Map.of("type", "exec", "mbean", route(PASS), "operation", operation)
-                : Map.of("type", "exec", "mbean", route(PASS), "operation", operation, "arguments", List.of(arguments)));
+        return calls.jolokia(user, password, arguments.length == 0
+                ? Map.of("type", "exec", "mbean", calls.route(PASS), "operation", operation)
+                : Map.of("type", "exec", "mbean", calls.route(PASS), "operation", operation, "arguments", List.of(arguments)));
     }
 
     private JsonNode readiness() throws Exception {
-        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(url("/actuator/health/readiness")).build(),
+        HttpResponse<String> response = JolokiaCalls.HTTP.send(HttpRequest.newBuilder(calls.url("/actuator/health/readiness")).build(),
                 HttpResponse.BodyHandlers.ofString());
-        return JSON.readTree(response.body());
-    }
-
-    private static void assertDenied(HttpResponse<String> response) throws Exception {
-        if (response.statusCode() == 403) {
-            return;
-        }
-        JsonNode body = body(response);
-        assertThat(body.path("status").asInt()).as(body.toString()).isEqualTo(403);
-        assertThat(body.path("error").asText()).as(body.toString()).contains("forbidden");
-    }
-
-    private String route(String routeId) {
-        return "org.apache.camel:context=" + camel.getManagementName() + ",type=routes,name=\"" + routeId + "\"";
-    }
-
-    private HttpResponse<String> jolokia(String user, String password, Map<String, Object> request) throws Exception {
-        String credentials = Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
-        return HTTP.send(HttpRequest.newBuilder(url("/actuator/jolokia"))
-                .header("Authorization", "Basic " + credentials)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(request)))
-                .build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private static JsonNode body(HttpResponse<String> response) throws Exception {
-        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-        return JSON.readTree(response.body());
-    }
-
-    private URI url(String path) {
-        return URI.create("http://127.0.0.1:" + port + path);
+        return JolokiaCalls.JSON.readTree(response.body());
     }
 }

@@ -1,16 +1,14 @@
 package org.paia.dispatcher.security;
 
+import static org.paia.dispatcher.security.JolokiaCalls.assertDenied;
+import static org.paia.dispatcher.security.JolokiaCalls.body;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.util.Base64;
 import java.util.Map;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ServiceStatus;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.paia.dispatcher.support.DispatcherIT;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -31,17 +29,22 @@ class WebSecurityIT extends DispatcherIT {
     static final String ADMIN = "admin";
     static final String ADMIN_PASSWORD = "admin-test-password";
 
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @LocalServerPort
     int port;
     @Autowired
     CamelContext camel;
 
+    private JolokiaCalls calls;
+
+    @BeforeEach
+    void jolokiaCalls() {
+        calls = new JolokiaCalls(port, camel);
+    }
+
     @Test
     void jolokiaWithoutCredentialsGets401WithABasicChallenge() throws Exception {
-        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(url("/actuator/jolokia/version")).build(),
+        HttpResponse<String> response = JolokiaCalls.HTTP.send(HttpRequest.newBuilder(calls.url("/actuator/jolokia/version")).build(),
                 HttpResponse.BodyHandlers.ofString());
 
         assertThat(response.statusCode()).isEqualTo(401);
@@ -51,16 +54,16 @@ class WebSecurityIT extends DispatcherIT {
 
     @Test
     void jolokiaWithAWrongPasswordGets401() throws Exception {
-        HttpResponse<String> response = jolokia(VIEWER, "not-the-password",
-                Map.of("type", "read", "mbean", route("task-intake"), "attribute", "ExchangesTotal"));
+        HttpResponse<String> response = calls.jolokia(VIEWER, "not-the-password",
+                Map.of("type", "read", "mbean", calls.route("task-intake"), "attribute", "ExchangesTotal"));
 
         assertThat(response.statusCode()).isEqualTo(401);
     }
 
     @Test
     void healthStaysOpenForTheProbes() throws Exception {
-        HttpResponse<String> response = HTTP.send(
-                HttpRequest.newBuilder(url("/actuator/health/readiness")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = JolokiaCalls.HTTP.send(
+                HttpRequest.newBuilder(calls.url("/actuator/health/readiness")).build(), HttpResponse.BodyHandlers.ofString());
 
         assertThat(response.statusCode()).isIn(200, 503);
         assertThat(response.body()).contains("\"status\"");
@@ -69,8 +72,8 @@ class WebSecurityIT extends DispatcherIT {
     /** paia.security.prometheus-public=true (the default): the scraper needs no login. */
     @Test
     void prometheusIsNotBehindTheLogin() throws Exception {
-        HttpResponse<String> response = HTTP.send(
-                HttpRequest.newBuilder(url("/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = JolokiaCalls.HTTP.send(
+                HttpRequest.newBuilder(calls.url("/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString());
 
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.body()).contains("jvm_memory_used_bytes");
@@ -78,22 +81,22 @@ class WebSecurityIT extends DispatcherIT {
 
     @Test
     void otherActuatorEndpointsNeedALogin() throws Exception {
-        HttpResponse<String> response = HTTP.send(
-                HttpRequest.newBuilder(url("/actuator/info")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = JolokiaCalls.HTTP.send(
+                HttpRequest.newBuilder(calls.url("/actuator/info")).build(), HttpResponse.BodyHandlers.ofString());
 
         assertThat(response.statusCode()).isEqualTo(401);
     }
 
     @Test
     void hawtioPageWithoutLoginSendsABrowserToTheLoginForm() throws Exception {
-        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(url("/actuator/hawtio/"))
+        HttpResponse<String> response = JolokiaCalls.HTTP.send(HttpRequest.newBuilder(calls.url("/actuator/hawtio/"))
                 .header("Accept", "text/html").build(), HttpResponse.BodyHandlers.ofString());
 
         assertThat(response.statusCode()).isEqualTo(302);
         assertThat(response.headers().firstValue("Location")).hasValueSatisfying(
                 location -> assertThat(location).endsWith("/login"));
 
-        HttpResponse<String> login = HTTP.send(HttpRequest.newBuilder(url("/login")).header("Accept", "text/html").build(),
+        HttpResponse<String> login = JolokiaCalls.HTTP.send(HttpRequest.newBuilder(calls.url("/login")).header("Accept", "text/html").build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(login.statusCode()).isEqualTo(200);
         assertThat(login.body()).contains("name=\"username\"", "name=\"password\"", "name=\"_csrf\"");
@@ -101,31 +104,31 @@ class WebSecurityIT extends DispatcherIT {
 
     @Test
     void viewerReadsRouteCountersAndReadOnlyOperations() throws Exception {
-        JsonNode counter = body(jolokia(VIEWER, VIEWER_PASSWORD,
-                Map.of("type", "read", "mbean", route("task-intake"), "attribute", "ExchangesTotal")));
+        JsonNode counter = body(calls.jolokia(VIEWER, VIEWER_PASSWORD,
+                Map.of("type", "read", "mbean", calls.route("task-intake"), "attribute", "ExchangesTotal")));
         assertThat(counter.path("status").asInt()).as(counter.toString()).isEqualTo(200);
         assertThat(counter.path("value").isNumber()).as(counter.toString()).isTrue();
 
-        JsonNode dump = body(jolokia(VIEWER, VIEWER_PASSWORD,
-                Map.of("type", "exec", "mbean", route("task-intake"), "operation", "dumpRouteAsXml()")));
+        JsonNode dump = body(calls.jolokia(VIEWER, VIEWER_PASSWORD,
+                Map.of("type", "exec", "mbean", calls.route("task-intake"), "operation", "dumpRouteAsXml()")));
         assertThat(dump.path("status").asInt()).as(dump.toString()).isEqualTo(200);
         assertThat(dump.path("value").asText()).contains("task-intake");
     }
 
     @Test
     void viewerCannotStopARouteNorWriteAnAttribute() throws Exception {
-        HttpResponse<String> stop = jolokia(VIEWER, VIEWER_PASSWORD,
-                Map.of("type", "exec", "mbean", route("task-intake"), "operation", "stop()"));
+        HttpResponse<String> stop = calls.jolokia(VIEWER, VIEWER_PASSWORD,
+                Map.of("type", "exec", "mbean", calls.route("task-intake"), "operation", "stop()"));
         assertDenied(stop);
         assertThat(camel.getRouteController().getRouteStatus("task-intake")).isEqualTo(ServiceStatus.Started);
 
-        HttpResponse<String> suspend = jolokia(VIEWER, VIEWER_PASSWORD,
-                Map.of("type", "exec", "mbean", route("task-intake"), "operation", "suspend()"));
+        HttpResponse<String> suspend = calls.jolokia(VIEWER, VIEWER_PASSWORD,
+                Map.of("type", "exec", "mbean", calls.route("task-intake"), "operation", "suspend()"));
         assertDenied(suspend);
         assertThat(camel.getRouteController().getRouteStatus("task-intake")).isEqualTo(ServiceStatus.Started);
 
-        HttpResponse<String> write = jolokia(VIEWER, VIEWER_PASSWORD,
-                Map.of("type", "write", "mbean", route("task-intake"), "attribute", "Tracing", "value", true));
+        HttpResponse<String> write = calls.jolokia(VIEWER, VIEWER_PASSWORD,
+                Map.of("type", "write", "mbean", calls.route("task-intake"), "attribute", "Tracing", "value", true));
         assertDenied(write);
     }
 
@@ -133,13 +136,13 @@ class WebSecurityIT extends DispatcherIT {
     @Test
     void adminStopsAndStartsARoute() throws Exception {
         try {
-            JsonNode stop = body(jolokia(ADMIN, ADMIN_PASSWORD,
-                    Map.of("type", "exec", "mbean", route("pod-relist"), "operation", "stop()")));
+            JsonNode stop = body(calls.jolokia(ADMIN, ADMIN_PASSWORD,
+                    Map.of("type", "exec", "mbean", calls.route("pod-relist"), "operation", "stop()")));
             assertThat(stop.path("status").asInt()).as(stop.toString()).isEqualTo(200);
             assertThat(camel.getRouteController().getRouteStatus("pod-relist")).isEqualTo(ServiceStatus.Stopped);
 
-            JsonNode start = body(jolokia(ADMIN, ADMIN_PASSWORD,
-                    Map.of("type", "exec", "mbean", route("pod-relist"), "operation", "start()")));
+            JsonNode start = body(calls.jolokia(ADMIN, ADMIN_PASSWORD,
+                    Map.of("type", "exec", "mbean", calls.route("pod-relist"), "operation", "start()")));
             assertThat(start.path("status").asInt()).as(start.toString()).isEqualTo(200);
             assertThat(camel.getRouteController().getRouteStatus("pod-relist")).isEqualTo(ServiceStatus.Started);
         } finally {
@@ -147,36 +150,5 @@ class WebSecurityIT extends DispatcherIT {
                 camel.getRouteController().startRoute("pod-relist");
             }
         }
-    }
-
-    private static void assertDenied(HttpResponse<String> response) throws Exception {
-        if (response.statusCode() == 403) {
-            return;
-        }
-        JsonNode body = body(response);
-        assertThat(body.path("status").asInt()).as(body.toString()).isEqualTo(403);
-        assertThat(body.path("error").asText()).as(body.toString()).contains("forbidden");
-    }
-
-    private String route(String routeId) {
-        return "org.apache.camel:context=" + camel.getManagementName() + ",type=routes,name=\"" + routeId + "\"";
-    }
-
-    private HttpResponse<String> jolokia(String user, String password, Map<String, Object> request) throws Exception {
-        String credentials = Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
-        return HTTP.send(HttpRequest.newBuilder(url("/actuator/jolokia"))
-                .header("Authorization", "Basic " + credentials)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(request)))
-                .build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private static JsonNode body(HttpResponse<String> response) throws Exception {
-        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-        return JSON.readTree(response.body());
-    }
-
-    private URI url(String path) {
-        return URI.create("http://127.0.0.1:" + port + path);
     }
 }
