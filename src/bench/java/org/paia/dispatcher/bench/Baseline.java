@@ -20,11 +20,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.paia.dispatcher.pods.PodNames;
 import org.paia.dispatcher.pods.PodRenderer;
 
@@ -59,13 +57,7 @@ final class Baseline implements AutoCloseable {
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         consumer = new KafkaConsumer<>(c);
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
-        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "bench-baseline");
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        producer = new KafkaProducer<>(p);
-        producer.initTransactions();
+        producer = BenchCluster.transactionalProducer(cluster.bootstrapServers(), "bench-baseline");
         consumer.subscribe(List.of(TASKS));
         thread = new Thread(this::loop, "seed-000-loop");
         thread.setDaemon(true);
@@ -142,17 +134,21 @@ final class Baseline implements AutoCloseable {
                 .put("path", "/workspace/" + room + "/programs/" + codeName + "/ml_play.py");
         Files.writeString(roomDir.resolve("input.json"), input.toString(), StandardCharsets.UTF_8);
         String name = "seed-" + room;
-        Pod pod = new PodBuilder().withNewMetadata().withName(name).withNamespace(BenchCluster.BASELINE_NAMESPACE)
+        Pod pod = gamePod(name, room, "/workspace/" + room + "/programs/" + codeName + "/ml_play.py");
+        cluster.kubernetes.pods().inNamespace(BenchCluster.BASELINE_NAMESPACE).resource(pod).create();
+        return name;
+    }
+
+    /** A game pod in the baseline's namespace as the simulated node runs it: input and output under the room's folder. */
+    static Pod gamePod(String name, String room, String programPath) {
+        return new PodBuilder().withNewMetadata().withName(name).withNamespace(BenchCluster.BASELINE_NAMESPACE)
                 .addToLabels(PodNames.MANAGED_BY_LABEL, PodNames.MANAGED_BY).endMetadata()
                 .withNewSpec().withRestartPolicy("Never").addNewContainer().withName(PodRenderer.GAME_CONTAINER)
                 .withImage("paiaarena/paiagym:latest")
                 .addNewEnv().withName(PodRenderer.ENV_INPUT).withValue("/workspace/" + room + "/input.json").endEnv()
                 .addNewEnv().withName(PodRenderer.ENV_OUTPUT).withValue("/workspace/" + room + "/output").endEnv()
-                .addNewEnv().withName(PodRenderer.ENV_PLAYER_ARGS)
-                .withValue("-i /workspace/" + room + "/programs/" + codeName + "/ml_play.py").endEnv()
+                .addNewEnv().withName(PodRenderer.ENV_PLAYER_ARGS).withValue("-i " + programPath).endEnv()
                 .endContainer().endSpec().build();
-        cluster.kubernetes.pods().inNamespace(BenchCluster.BASELINE_NAMESPACE).resource(pod).create();
-        return name;
     }
 
     private static boolean terminal(Pod pod) {

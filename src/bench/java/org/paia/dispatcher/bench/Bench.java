@@ -360,13 +360,13 @@ public final class Bench {
                     + "sampled every 20 ms while it runs Java code):",
                     cold.firstPod(), coldProfile.samples, cluster.dir.relativize(coldJfr)));
             line("");
-            line("| thread pool | share of samples | |");
-            line("|---|---|---|");
-            coldProfile.rows(coldProfile.byThread, 8, 0).forEach(r -> line(r.replaceAll("\\| [0-9.]+ s \\|$", "| |")));
+            line("| thread pool | share of samples |");
+            line("|---|---|");
+            coldProfile.shares(coldProfile.byThread, 8).forEach(this::line);
             line("");
-            line("| library | share of samples | |");
-            line("|---|---|---|");
-            coldProfile.rows(coldProfile.byLibrary, 8, 0).forEach(r -> line(r.replaceAll("\\| [0-9.]+ s \\|$", "| |")));
+            line("| library | share of samples |");
+            line("|---|---|");
+            coldProfile.shares(coldProfile.byLibrary, 8).forEach(this::line);
             line("");
         }
         line(String.format(Locale.ROOT, "Goals: warm utilisation ≥ 98 %% of the packing bound → %s (%.1f %%; %.1f %% of "
@@ -710,12 +710,11 @@ public final class Bench {
         // archive made from a training start.
         List<Long> packagedReady = readyRuns(reps, DispatcherJvm.dispatcherJar(), List.of());
         Path extractedJar = DispatcherJvm.extractedJar();
-        Path extracted = cluster.dir;
         // JDK 17's dynamic archive (-XX:ArchiveClassesAtExit) crashed this JDK at exit (SIGSEGV in
         // SystemDictionaryShared::adjust_lambda_proxy_class_dictionary), so a static one: the classes a training
         // start loads (-XX:DumpLoadedClassList), then -Xshare:dump on the same class path.
-        Path archive = extracted.resolve("paia-dispatcher.jsa");
-        Path classList = extracted.resolve("paia-dispatcher.classlist");
+        Path archive = cluster.dir.resolve("paia-dispatcher.jsa");
+        Path classList = cluster.dir.resolve("paia-dispatcher.classlist");
         List<String> training = new ArrayList<>(dispatcherJvmOptions());
         training.add("-XX:DumpLoadedClassList=" + classList);
         try (DispatcherJvm jvm = DispatcherJvm.start(cluster, "bench-" + (++dispatcherRuns), training, List.of(), extractedJar)) {

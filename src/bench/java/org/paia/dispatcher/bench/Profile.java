@@ -99,7 +99,16 @@ final class Profile {
         return "other (" + type.replaceAll("^((?:[^.]+\\.){2}).*", "$1") + "…)";
     }
 
-    /** The top entries of a breakdown as "name (share %)" rows, with the share of {@code cpuSeconds} each stands for. */
+    /** The top entries of a breakdown as table rows: name and share of the samples. */
+    List<String> shares(Map<String, Long> breakdown, int top) {
+        List<String> rows = new ArrayList<>();
+        breakdown.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(top)
+                .forEach(e -> rows.add(String.format(Locale.ROOT, "| %s | %.1f %% |", e.getKey().replace("|", "\\|"),
+                        100.0 * e.getValue() / samples)));
+        return rows;
+    }
+
+    /** The top entries of a breakdown as table rows: name, share of the samples, and that share of {@code cpuSecondsPer1000}. */
     List<String> rows(Map<String, Long> breakdown, int top, double cpuSecondsPer1000) {
         List<String> rows = new ArrayList<>();
         breakdown.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(top)

@@ -11,11 +11,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * The Kafka-only ceiling: consume → produce, with the offsets in the transaction; one transaction per task,
@@ -48,14 +46,8 @@ final class RawLoop {
         c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "500");
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
-        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, name);
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c);
-             KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
-            producer.initTransactions();
+             KafkaProducer<String, String> producer = BenchCluster.transactionalProducer(cluster.bootstrapServers(), name)) {
             consumer.subscribe(List.of(in));
             long start = System.nanoTime();
             for (int i = 0; i < count; i++) {

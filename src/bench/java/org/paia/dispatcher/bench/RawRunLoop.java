@@ -5,7 +5,6 @@ import com.azure.storage.blob.BlobServiceClientBuilder;
 import com.azure.storage.common.policy.RequestRetryOptions;
 import com.azure.storage.common.policy.RetryPolicyType;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -20,7 +19,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -31,11 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.paia.dispatcher.pods.PodNames;
-import org.paia.dispatcher.pods.PodRenderer;
 
 /**
  * Issue 13's CPU reference: the external calls of one game run, written plainly, in a JVM of its own so
@@ -187,14 +182,7 @@ public final class RawRunLoop {
             Files.writeString(roomDir.resolve("input.json"), input, StandardCharsets.UTF_8);
             String name = "raw-" + Integer.toHexString(room.hashCode()) + "-" + Long.toHexString(System.nanoTime());
             ended.put(name, new CompletableFuture<>());
-            Pod pod = new PodBuilder().withNewMetadata().withName(name).withNamespace(BenchCluster.BASELINE_NAMESPACE)
-                    .addToLabels(PodNames.MANAGED_BY_LABEL, PodNames.MANAGED_BY).endMetadata()
-                    .withNewSpec().withRestartPolicy("Never").addNewContainer().withName(PodRenderer.GAME_CONTAINER)
-                    .withImage("paiaarena/paiagym:latest")
-                    .addNewEnv().withName(PodRenderer.ENV_INPUT).withValue("/workspace/" + room + "/input.json").endEnv()
-                    .addNewEnv().withName(PodRenderer.ENV_OUTPUT).withValue("/workspace/" + room + "/output").endEnv()
-                    .addNewEnv().withName(PodRenderer.ENV_PLAYER_ARGS).withValue("-i " + program).endEnv()
-                    .endContainer().endSpec().build();
+            Pod pod = Baseline.gamePod(name, room, program);
             kubernetes.pods().inNamespace(BenchCluster.BASELINE_NAMESPACE).resource(pod).create();
             return name;
         } catch (java.io.IOException e) {
@@ -220,13 +208,7 @@ public final class RawRunLoop {
     private KafkaProducer<String, String> producer() {
         KafkaProducer<String, String> producer = producers.get();
         if (producer == null) {
-            Properties p = new Properties();
-            p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "bench.rawrun." + producerIds.incrementAndGet());
-            p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-            p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-            producer = new KafkaProducer<>(p);
-            producer.initTransactions();
+            producer = BenchCluster.transactionalProducer(bootstrap, "bench.rawrun." + producerIds.incrementAndGet());
             producers.set(producer);
             allProducers.add(producer);
         }
