@@ -34,6 +34,7 @@ import org.paia.dispatcher.failures.IntakeProgress;
 import org.paia.dispatcher.download.Workspace;
 import org.paia.dispatcher.kafka.TransactionalCommitFactory;
 import org.paia.dispatcher.kafka.TransactionalWriter;
+import org.paia.dispatcher.events.GameEvents;
 import org.paia.dispatcher.ledger.Ledger;
 import org.paia.dispatcher.ledger.LedgerLifecycle;
 import org.paia.dispatcher.ledger.LedgerReader;
@@ -125,9 +126,14 @@ public class DispatcherConfiguration {
     }
 
     @Bean
+    GameEvents gameEvents(ObjectMapper mapper, DispatcherProperties properties) {
+        return new GameEvents(mapper, properties.getKafka().getEventsTopic());
+    }
+
+    @Bean
     Ledger ledger(TransactionalWriter schedulerWriter, ObjectMapper mapper, DispatcherProperties properties,
-                  TaskBook book) {
-        return new Ledger(schedulerWriter, mapper, properties.getKafka().getLedgerTopic(), book);
+                  TaskBook book, GameEvents gameEvents) {
+        return new Ledger(schedulerWriter, mapper, properties.getKafka().getLedgerTopic(), book, gameEvents);
     }
 
     @Bean
@@ -200,9 +206,9 @@ public class DispatcherConfiguration {
 
     @Bean
     IntakeRecords intakeRecords(Ledger ledger, ObjectMapper mapper, DispatcherProperties properties, Clock clock,
-                                TaskBook book) {
+                                TaskBook book, GameEvents gameEvents) {
         return new IntakeRecords(ledger, mapper, properties.getKafka().getResultTopic(),
-                properties.getKafka().getDeadLetterTopic(), clock, book);
+                properties.getKafka().getDeadLetterTopic(), clock, book, gameEvents);
     }
 
     @Bean
@@ -388,8 +394,9 @@ public class DispatcherConfiguration {
     }
 
     @Bean
-    RunFinisher runFinisher(Workspace workspace, PodClient pods, ObjectMapper mapper, DispatcherProperties properties) {
-        return new RunFinisher(workspace, pods, mapper, properties.getLimits().getMaxResultJsonBytes());
+    RunFinisher runFinisher(Workspace workspace, PodClient pods, ObjectMapper mapper, DispatcherProperties properties,
+                            Clock clock) {
+        return new RunFinisher(workspace, pods, mapper, properties.getLimits().getMaxResultJsonBytes(), clock);
     }
 
     /** The threads that upload a finished run's artifacts side by side: three per finish thread. */

@@ -53,6 +53,8 @@ public class DispatcherProperties {
         @NotBlank private String resultTopic = "paia.game.results";
         @NotBlank private String ledgerTopic = "paia.game.ledger";
         @NotBlank private String deadLetterTopic = "paia.game.tasks.dlq";
+        /** Lifecycle events of each room (docs/events.md), written in the transactions of the changes they report. */
+        @NotBlank private String eventsTopic = "paia.game.events";
         @NotBlank private String groupId = "paia-dispatcher";
         /** Unique and stable per replica (the pod name in a cluster); part of the intake transactional id. */
         @NotBlank @Pattern(regexp = "[A-Za-z0-9._-]{1,200}") private String replicaId;
@@ -74,6 +76,8 @@ public class DispatcherProperties {
         public void setResultTopic(String v) { resultTopic = v; }
         public String getLedgerTopic() { return ledgerTopic; }
         public void setLedgerTopic(String v) { ledgerTopic = v; }
+        public String getEventsTopic() { return eventsTopic; }
+        public void setEventsTopic(String v) { eventsTopic = v; }
         public String getDeadLetterTopic() { return deadLetterTopic; }
         public void setDeadLetterTopic(String v) { deadLetterTopic = v; }
         public String getGroupId() { return groupId; }

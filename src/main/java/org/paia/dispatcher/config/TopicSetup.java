@@ -73,7 +73,8 @@ public class TopicSetup {
         try (Admin admin = Admin.create(config)) {
             Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
             List<NewTopic> missing = new ArrayList<>();
-            List<String> plain = new ArrayList<>(List.of(kafka.getTaskTopic(), kafka.getResultTopic(), kafka.getDeadLetterTopic()));
+            List<String> plain = new ArrayList<>(List.of(kafka.getTaskTopic(), kafka.getResultTopic(), kafka.getDeadLetterTopic(),
+                    kafka.getEventsTopic()));
             plain.addAll(kafka.getExtraTopics());
             for (String topic : plain.stream().distinct().filter(t -> !t.equals(kafka.getLedgerTopic())).toList()) {
                 if (!existing.contains(topic)) {

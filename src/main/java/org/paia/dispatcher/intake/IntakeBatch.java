@@ -24,6 +24,8 @@ public final class IntakeBatch {
     private final List<ConsumedOffset> consumed = new ArrayList<>();
     private final List<Verdict> verdicts = new ArrayList<>();
     private final Set<String> acceptedRooms = new HashSet<>();
+    /** Per GPU pool: the tasks this batch has accepted so far and their instances (ahead of the next one in the queue). */
+    private final java.util.Map<String, int[]> queued = new java.util.HashMap<>();
 
     void add(List<ProducerRecord<String, byte[]>> verdictRecords, ConsumedOffset offset, Verdict verdict) {
         records.addAll(verdictRecords);
@@ -32,6 +34,15 @@ public final class IntakeBatch {
         if ("accepted".equals(verdict.verdict())) {
             acceptedRooms.add(verdict.room());
         }
+    }
+
+    /** Counts an accepted task into its pool's queue; returns the tasks and instances this batch queued before it. */
+    int[] queue(String pool, int instances) {
+        int[] counts = queued.computeIfAbsent(pool, p -> new int[2]);
+        int[] before = counts.clone();
+        counts[0]++;
+        counts[1] += instances;
+        return before;
     }
 
     boolean accepts(String room) {

@@ -14,6 +14,8 @@ import org.apache.camel.Exchange;
 import org.apache.camel.component.kafka.KafkaConstants;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.paia.dispatcher.config.Headers;
+import org.paia.dispatcher.events.GameEvent;
+import org.paia.dispatcher.events.GameEvents;
 import org.paia.dispatcher.kafka.ConsumedOffset;
 import org.paia.dispatcher.kafka.IntakeOffsets;
 import org.paia.dispatcher.ledger.Ledger;
@@ -50,6 +52,7 @@ public class IntakeRecords {
     private final String deadLetterTopic;
     private final Clock clock;
     private final TaskBook book;
+    private final GameEvents events;
     private final List<java.util.function.BiConsumer<String, String>> verdictListeners =
             new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Set<String> recentlyAccepted = Collections.synchronizedSet(Collections.newSetFromMap(new LinkedHashMap<>() {
@@ -60,7 +63,8 @@ public class IntakeRecords {
     }));
 
     public IntakeRecords(Ledger ledgerFormat, ObjectMapper mapper, String resultTopic, String deadLetterTopic, Clock clock,
-                         TaskBook book) {
+                         TaskBook book, GameEvents events) {
+        this.events = events;
         this.ledgerFormat = ledgerFormat;
         this.mapper = mapper;
         this.resultTopic = resultTopic;
@@ -106,14 +110,29 @@ public class IntakeRecords {
         throw new TaskRejectedException("duplicate task: room_id " + task.roomId() + " already has a task", task.roomId());
     }
 
-    /** The acceptance of a valid task: its {@code TASK_ACCEPTED} ledger record. */
+    /**
+     * The acceptance of a valid task: its {@code TASK_ACCEPTED} ledger record, and its ACCEPTED and QUEUED events
+     * (the place it takes in its pool's queue, as this replica sees it, behind the tasks accepted before it in
+     * the same batch).
+     */
     public List<ProducerRecord<String, byte[]>> accepted(GameTask task, Exchange exchange) {
         ConsumedOffset consumed = consumed(exchange);
         exchange.setVariable(VERDICT, "accepted");
         exchange.setVariable(ROOM, task.roomId());
         LOG.info("Task {} accepted ({} from {}-{}@{})", task.roomId(), task.gameName(),
                 consumed.partition().topic(), consumed.partition().partition(), consumed.offset());
-        return List.of(ledgerFormat.toRecord(LedgerEntry.accepted(task.roomId(), task.data(), clock.instant())));
+        java.time.Instant now = clock.instant();
+        TaskBook.QueuePlace place = book.queuePlace(task);
+        IntakeBatch batch = exchange.getVariable(BATCH, IntakeBatch.class);
+        int[] batchAhead = batch == null ? new int[2] : batch.queue(task.pool(), task.instances());
+        GameEvent.Progress progress = new GameEvent.Progress(task.instances(), 0);
+        GameEvent acceptedEvent = GameEvent.task(GameEvent.Type.ACCEPTED, task.roomId(), now)
+                .withPlacement(task.pool(), null).withProgress(progress);
+        GameEvent queuedEvent = GameEvent.task(GameEvent.Type.QUEUED, task.roomId(), now)
+                .withPlacement(task.pool(), null).withProgress(progress)
+                .withQueue(place.position() + batchAhead[0], place.podsAhead() + batchAhead[1], place.podsActive());
+        return List.of(ledgerFormat.toRecord(LedgerEntry.accepted(task.roomId(), task.data(), now)),
+                events.toRecord(acceptedEvent), events.toRecord(queuedEvent));
     }
 
     /**

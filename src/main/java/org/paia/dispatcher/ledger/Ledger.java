@@ -3,13 +3,17 @@ package org.paia.dispatcher.ledger;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.RetriableException;
+import org.paia.dispatcher.events.GameEvent;
+import org.paia.dispatcher.events.GameEvents;
 import org.paia.dispatcher.kafka.FatalDispatcherException;
 import org.paia.dispatcher.kafka.TransactionalWriter;
 import org.paia.dispatcher.schedule.TaskBook;
@@ -34,46 +38,54 @@ public class Ledger {
     private final Queue<Pending> queue = new ConcurrentLinkedQueue<>();
     private final Object committing = new Object();
     private final List<Consumer<LedgerEntry>> committedListeners = new CopyOnWriteArrayList<>();
+    private final GameEvents events;
 
-    /** One call's records and entries, and how its commit ended. */
+    /** One call's write, what of it was committed, and how its commit ended. */
     private static final class Pending {
-        final List<ProducerRecord<String, byte[]>> records;
-        final List<LedgerEntry> entries;
-        final List<String> tombstones;
+        final LedgerWrite write;
+        List<LedgerEntry> kept = List.of();
         boolean done;
         RuntimeException failure;
 
-        Pending(List<ProducerRecord<String, byte[]>> records, List<LedgerEntry> entries, List<String> tombstones) {
-            this.records = records;
-            this.entries = entries;
-            this.tombstones = tombstones;
+        Pending(LedgerWrite write) {
+            this.write = write;
         }
     }
 
-    public Ledger(TransactionalWriter writer, ObjectMapper mapper, String topic, TaskBook book) {
+    /** What a commit does with a record of a run's stage: write it, drop it (recorded already), or send its event again marked as a replay. */
+    private enum Decision { KEEP, DROP, REPLAY }
+
+    /** Run stages and outcomes recorded by the writes before this one in the same group, not yet applied to the book. */
+    private static final class Overlay {
+        final Map<String, TaskBook.Stage> stages = new HashMap<>();
+        final Map<String, Integer> outcomes = new HashMap<>();
+    }
+
+    public Ledger(TransactionalWriter writer, ObjectMapper mapper, String topic, TaskBook book, GameEvents events) {
         this.writer = writer;
         this.mapper = mapper;
         this.topic = topic;
         this.book = book;
+        this.events = events;
     }
 
     /**
-     * Writes the other records (e.g. the result message), the ledger entries and tombstones for the deleted
-     * keys in one transaction; once committed, the entries and tombstones are applied to the book, in that
-     * order. The routes call it through {@code paia-tx:ledger}.
+     * Writes the other records (e.g. the result message), the ledger entries, tombstones for the deleted keys
+     * and the write's lifecycle events in one transaction; once committed, the entries and tombstones are applied
+     * to the book, in that order. The routes call it through {@code paia-tx:ledger}.
+     *
+     * <p>A run's stage records ({@code INSTANCE_RUNNING}, {@code INSTANCE_UPLOADING}) and outcomes are checked
+     * against what is recorded when the transaction is formed (under the commit lock, so against every earlier
+     * commit of this scheduler and the earlier writes of the same group): a stage or outcome recorded already is
+     * not written again and its event is not sent again, so each event is sent once and in order whatever the
+     * threads that report it race. An upload recorded already and done again (a takeover, a finish retried) sends
+     * its UPLOADING event again, marked as a replay. Each event carries the task's progress at its commit.
      */
     public void write(LedgerWrite write) {
         if (write.isEmpty()) {
             return;
         }
-        List<ProducerRecord<String, byte[]>> records = new ArrayList<>(write.others());
-        for (LedgerEntry entry : write.entries()) {
-            records.add(toRecord(entry));
-        }
-        for (String key : write.deletedKeys()) {
-            records.add(new ProducerRecord<>(topic, key, null));
-        }
-        Pending mine = new Pending(records, write.entries(), write.deletedKeys());
+        Pending mine = new Pending(write);
         queue.add(mine);
         synchronized (committing) {
             if (!mine.done) {
@@ -92,8 +104,13 @@ public class Ledger {
     private void commit(List<Pending> group) {
         try {
             List<ProducerRecord<String, byte[]>> all = new ArrayList<>();
-            group.forEach(p -> all.addAll(p.records));
-            writer.write(all);
+            Overlay overlay = new Overlay();
+            for (Pending p : group) {
+                all.addAll(render(p, overlay));
+            }
+            if (!all.isEmpty()) {
+                writer.write(all);
+            }
             group.forEach(this::applied);
         } catch (FatalDispatcherException | RetriableException e) {
             // Nothing record-specific (fenced, broker unreachable): every call of the group fails alike.
@@ -109,12 +126,90 @@ public class Ledger {
         }
     }
 
+    /** The records of one write, as they commit now: its entries as decided against what is recorded, its events. */
+    private List<ProducerRecord<String, byte[]>> render(Pending p, Overlay overlay) {
+        LedgerWrite write = p.write;
+        List<ProducerRecord<String, byte[]>> records = new ArrayList<>(write.others());
+        List<LedgerEntry> kept = new ArrayList<>();
+        Map<String, Decision> decisions = new HashMap<>();
+        for (LedgerEntry entry : write.entries()) {
+            Decision decision = decide(entry, overlay);
+            if (entry.type().stage() > 0 && entry.instance() != null) {
+                decisions.put(stageKey(entry.roomId(), entry.instance(), entry.type()), decision);
+            }
+            if (decision == Decision.KEEP) {
+                kept.add(entry);
+                records.add(toRecord(entry));
+                if (entry.type().stage() > 0 && entry.instance() != null && entry.attempt() != null) {
+                    overlay.stages.merge(LedgerEntry.instanceKey(entry.roomId(), entry.instance()),
+                            new TaskBook.Stage(entry.attempt(), entry.type().stage()), TaskBook.Stage::max);
+                    if (entry.type() == LedgerEntry.Type.INSTANCE_OUTCOME) {
+                        overlay.outcomes.merge(entry.roomId(), 1, Integer::sum);
+                    }
+                }
+            }
+        }
+        for (String key : write.deletedKeys()) {
+            records.add(new ProducerRecord<>(topic, key, null));
+        }
+        for (GameEvent event : write.events()) {
+            Decision decision = event.instance() == null ? Decision.KEEP
+                    : decisions.getOrDefault(stageKey(event.roomId(), event.instance(), entryType(event)), Decision.KEEP);
+            if (decision == Decision.DROP) {
+                continue;
+            }
+            GameEvent out = decision == Decision.REPLAY ? event.asReplay() : event;
+            GameEvent.Progress progress = book.progress(event.roomId());
+            if (progress != null) {
+                out = out.withProgress(new GameEvent.Progress(progress.instances(),
+                        Math.min(progress.instances(), progress.finished() + overlay.outcomes.getOrDefault(event.roomId(), 0))));
+            }
+            records.add(events.toRecord(out));
+        }
+        p.kept = kept;
+        return records;
+    }
+
+    private Decision decide(LedgerEntry entry, Overlay overlay) {
+        LedgerEntry.Type type = entry.type();
+        if (entry.instance() == null || entry.attempt() == null
+                || (type != LedgerEntry.Type.INSTANCE_RUNNING && type != LedgerEntry.Type.INSTANCE_UPLOADING
+                && type != LedgerEntry.Type.INSTANCE_OUTCOME)) {
+            return Decision.KEEP;
+        }
+        TaskBook.Stage recorded = TaskBook.Stage.max(book.recordedStage(entry.roomId(), entry.instance()),
+                overlay.stages.get(LedgerEntry.instanceKey(entry.roomId(), entry.instance())));
+        if (recorded != null && recorded.level() >= LedgerEntry.Type.INSTANCE_OUTCOME.stage()) {
+            return Decision.DROP; // the instance has its outcome: the first one stands
+        }
+        TaskBook.Stage mine = new TaskBook.Stage(entry.attempt(), type.stage());
+        if (recorded == null || recorded.compareTo(mine) < 0) {
+            return Decision.KEEP;
+        }
+        return type == LedgerEntry.Type.INSTANCE_UPLOADING && recorded.equals(mine) ? Decision.REPLAY : Decision.DROP;
+    }
+
+    private static String stageKey(String room, int instance, LedgerEntry.Type type) {
+        return room + "/" + instance + "/" + type;
+    }
+
+    /** The ledger record whose commit an instance event reports. */
+    private static LedgerEntry.Type entryType(GameEvent event) {
+        return switch (event.event()) {
+            case STARTING -> LedgerEntry.Type.INSTANCE_LAUNCHED;
+            case RUNNING -> LedgerEntry.Type.INSTANCE_RUNNING;
+            case UPLOADING -> LedgerEntry.Type.INSTANCE_UPLOADING;
+            case FINISHED -> LedgerEntry.Type.INSTANCE_OUTCOME;
+            default -> LedgerEntry.Type.TASK_ACCEPTED;
+        };
+    }
+
     private void applied(Pending p) {
-        for (LedgerEntry entry : p.entries) {
+        for (LedgerEntry entry : p.kept) {
             committedListeners.forEach(listener -> listener.accept(entry));
             book.apply(entry);
         }
-        p.tombstones.forEach(book::applyTombstone);
+        p.write.deletedKeys().forEach(book::applyTombstone);
         p.done = true;
     }
 

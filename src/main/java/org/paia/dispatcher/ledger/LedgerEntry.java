@@ -34,7 +34,26 @@ public record LedgerEntry(
         /* INSTANCE_OUTCOME of a failure: whose fault it is */
         FailureSource errorSource) {
 
-    public enum Type { TASK_ACCEPTED, INSTANCE_LAUNCHED, INSTANCE_OUTCOME, TASK_COMPLETED }
+    /**
+     * Task records (key: the room) and instance records (key: room/instance). The instance records of one attempt
+     * follow its run: launched, running (its pod was seen running), uploading (its pod ended, its artifacts are
+     * being uploaded), outcome; each carries the attempt, so compaction may keep any of them.
+     */
+    public enum Type {
+        TASK_ACCEPTED(0), INSTANCE_LAUNCHED(1), INSTANCE_OUTCOME(4), TASK_COMPLETED(0), INSTANCE_RUNNING(2),
+        INSTANCE_UPLOADING(3);
+
+        private final int stage;
+
+        Type(int stage) {
+            this.stage = stage;
+        }
+
+        /** How far an attempt's run had come when this instance record was written (0: a task record). */
+        public int stage() {
+            return stage;
+        }
+    }
 
     public static String taskKey(String roomId) {
         return roomId;
@@ -56,6 +75,14 @@ public record LedgerEntry(
     public static LedgerEntry launched(String roomId, int instance, int attempt, String pod, Instant at) {
         return new LedgerEntry(Type.INSTANCE_LAUNCHED, roomId, instance, attempt, null, pod, null, null, null, null, null, null,
                 at, null);
+    }
+
+    /** The attempt's pod was seen running ({@code stage} RUNNING) or ended, its artifacts being uploaded (UPLOADING). */
+    public static LedgerEntry stage(Type type, String roomId, int instance, int attempt, String pod, Instant at) {
+        if (type != Type.INSTANCE_RUNNING && type != Type.INSTANCE_UPLOADING) {
+            throw new IllegalArgumentException("not a run stage: " + type);
+        }
+        return new LedgerEntry(type, roomId, instance, attempt, null, pod, null, null, null, null, null, null, at, null);
     }
 
     public static LedgerEntry outcome(String roomId, int instance, int attempt, String pod, Outcome outcome, String reason,

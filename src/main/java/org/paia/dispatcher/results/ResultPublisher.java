@@ -18,6 +18,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.paia.dispatcher.download.Workspace;
 import org.paia.dispatcher.ledger.FailureSource;
 import org.paia.dispatcher.ledger.LedgerWrite;
+import org.paia.dispatcher.events.GameEvent;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.ledger.Outcome;
 import org.paia.dispatcher.pods.PodNames;
@@ -52,8 +53,11 @@ public class ResultPublisher {
         ResultMessage result = aggregate(task, links);
         ProducerRecord<String, byte[]> record =
                 new ProducerRecord<>(resultTopic, task.roomId(), mapper.writeValueAsBytes(result));
+        java.time.Instant now = clock.instant();
         return new LedgerWrite(List.of(record),
-                List.of(LedgerEntry.completed(task.roomId(), result.outcome(), clock.instant())), task.instanceKeys());
+                List.of(LedgerEntry.completed(task.roomId(), result.outcome(), now)), task.instanceKeys())
+                .with(GameEvent.task(GameEvent.Type.FINISHED, task.roomId(), now)
+                        .withOutcome(result.outcome(), result.error(), null));
     }
 
     /** The blobs whose links the task's result (and a batch's manifest) shows: every recorded artifact. */

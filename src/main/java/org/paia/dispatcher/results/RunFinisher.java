@@ -7,11 +7,14 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.paia.dispatcher.download.Workspace;
+import org.paia.dispatcher.events.GameEvent;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.ledger.LedgerWrite;
 import org.paia.dispatcher.pods.PodClient;
@@ -44,8 +47,10 @@ public class RunFinisher {
     private final PodClient pods;
     private final ObjectMapper mapper;
     private final int maxResultJsonBytes;
+    private final Clock clock;
 
-    public RunFinisher(Workspace workspace, PodClient pods, ObjectMapper mapper, int maxResultJsonBytes) {
+    public RunFinisher(Workspace workspace, PodClient pods, ObjectMapper mapper, int maxResultJsonBytes, Clock clock) {
+        this.clock = clock;
         this.workspace = workspace;
         this.pods = pods;
         this.mapper = mapper;
@@ -80,15 +85,44 @@ public class RunFinisher {
         return artifacts;
     }
 
-    /** The run's {@code INSTANCE_OUTCOME}, with its uploaded artifacts, for the route to record ({@code paia-tx:ledger}). */
+    /**
+     * The run's {@code INSTANCE_UPLOADING} and its event, for the route to record ({@code paia-tx:ledger}) before
+     * the uploads; with {@code INSTANCE_RUNNING} first when the game started (the ledger drops it when it is
+     * recorded already: a RUNNING missed or lost with a crashed scheduler is never missing from the events).
+     */
+    public LedgerWrite uploading(FinishedRun finished) {
+        GameRun run = finished.run();
+        Instant now = clock.instant();
+        List<LedgerEntry> entries = new ArrayList<>();
+        List<GameEvent> events = new ArrayList<>();
+        if (finished.startedAt() != null) {
+            entries.add(LedgerEntry.stage(LedgerEntry.Type.INSTANCE_RUNNING, run.roomId(), run.instance(), run.attempt(),
+                    run.podName(), finished.startedAt()));
+            events.add(GameEvent.instance(GameEvent.Type.RUNNING, run.roomId(), run.instance(), run.attempt(),
+                    run.podName(), finished.startedAt()));
+        }
+        entries.add(LedgerEntry.stage(LedgerEntry.Type.INSTANCE_UPLOADING, run.roomId(), run.instance(), run.attempt(),
+                run.podName(), now));
+        events.add(GameEvent.instance(GameEvent.Type.UPLOADING, run.roomId(), run.instance(), run.attempt(),
+                run.podName(), now));
+        return LedgerWrite.of(entries).with(events);
+    }
+
+    /**
+     * The run's {@code INSTANCE_OUTCOME}, with its uploaded artifacts, and its FINISHED event, for the route to
+     * record ({@code paia-tx:ledger}).
+     */
     public LedgerWrite outcome(FinishedRun finished, List<Artifact> uploaded) throws IOException {
         GameRun run = finished.run();
         Map<String, String> artifacts = new LinkedHashMap<>();
         uploaded.forEach(a -> artifacts.put(a.kind(), a.blobName()));
         JsonNode result = inlineResult(workspace.outputDir(run).resolve(ARTIFACT_FILES.get("result")), run);
         return LedgerWrite.of(LedgerEntry.outcome(run.roomId(), run.instance(), run.attempt(), run.podName(),
-                finished.outcome(), finished.reason(), finished.source(), Map.copyOf(artifacts), result,
-                finished.startedAt(), finished.finishedAt()));
+                        finished.outcome(), finished.reason(), finished.source(), Map.copyOf(artifacts), result,
+                        finished.startedAt(), finished.finishedAt()))
+                .with(GameEvent.instance(GameEvent.Type.FINISHED, run.roomId(), run.instance(), run.attempt(),
+                                run.podName(), finished.finishedAt() == null ? clock.instant() : finished.finishedAt())
+                        .withOutcome(finished.outcome(), finished.reason(), Map.copyOf(artifacts)));
     }
 
     /**

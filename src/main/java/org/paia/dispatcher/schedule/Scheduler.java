@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.camel.Exchange;
 import org.paia.dispatcher.config.GpuPools;
+import org.paia.dispatcher.events.GameEvent;
 import org.paia.dispatcher.failures.FailureClassifier;
 import org.paia.dispatcher.ledger.FailureSource;
 import org.paia.dispatcher.ledger.LedgerWrite;
@@ -59,16 +60,21 @@ public class Scheduler {
     public LedgerWrite launchRecords(TaskBook.Claims claims) {
         Instant now = clock.instant();
         List<LedgerEntry> entries = new ArrayList<>();
+        List<GameEvent> events = new ArrayList<>();
         for (GameRun run : claims.exhausted()) {
             int allowed = run.task().attemptsAllowed(maxAttempts);
+            String reason = "game pod lost " + run.attempt() + " times (platform failure; max attempts " + allowed + ")";
             entries.add(LedgerEntry.outcome(run.roomId(), run.instance(), run.attempt(), null, Outcome.FAILED,
-                    "game pod lost " + run.attempt() + " times (platform failure; max attempts " + allowed + ")",
-                    FailureSource.PLATFORM, null, null, null, now));
+                    reason, FailureSource.PLATFORM, null, null, null, now));
+            events.add(GameEvent.instance(GameEvent.Type.FINISHED, run.roomId(), run.instance(), run.attempt(), null, now)
+                    .withOutcome(Outcome.FAILED, reason, null));
         }
         for (GameRun run : claims.launch()) {
             entries.add(LedgerEntry.launched(run.roomId(), run.instance(), run.attempt(), run.podName(), now));
+            events.add(GameEvent.instance(GameEvent.Type.STARTING, run.roomId(), run.instance(), run.attempt(),
+                    run.podName(), now).withPlacement(run.task().pool(), null));
         }
-        return LedgerWrite.of(entries);
+        return LedgerWrite.of(entries).with(events);
     }
 
     /** A pass failed before its launches were recorded: its claims are given back for the next pass. */
@@ -105,8 +111,11 @@ public class Scheduler {
         Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         String reason = cause == null ? "launch failed" : FailureClassifier.invalidReason(cause);
         LOG.warn("Launch of {} failed for good: {}", run, reason);
+        Instant now = clock.instant();
         return LedgerWrite.of(LedgerEntry.outcome(run.roomId(), run.instance(), run.attempt(), null, Outcome.FAILED,
-                reason, FailureSource.INPUT, null, null, null, clock.instant()));
+                reason, FailureSource.INPUT, null, null, null, now))
+                .with(GameEvent.instance(GameEvent.Type.FINISHED, run.roomId(), run.instance(), run.attempt(), null, now)
+                        .withOutcome(Outcome.FAILED, reason, null));
     }
 
     /** Recording a failed launch failed in turn: the instance is claimed again later. */

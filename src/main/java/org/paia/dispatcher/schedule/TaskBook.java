@@ -47,6 +47,8 @@ public class TaskBook {
         final Map<Integer, GameRun> active = new HashMap<>();
         /** Instance keys already tombstoned (read ahead of the completion, from another partition). */
         final Set<String> tombstoned = new HashSet<>();
+        /** How far each instance's latest attempt has come, as recorded on the ledger (lifecycle events). */
+        final Map<Integer, Stage> stages = new HashMap<>();
         /** Instances that have an outcome or a run in flight: the next due instance is the first clear bit. */
         final BitSet taken = new BitSet();
 
@@ -105,6 +107,23 @@ public class TaskBook {
             if (!outcomes.containsKey(instance)) {
                 taken.clear(instance);
             }
+        }
+    }
+
+    /**
+     * How far an instance's run has come on the ledger: its attempt and the stage of its latest record
+     * ({@link LedgerEntry.Type#stage()}: launched, running, uploading, outcome), ordered by attempt, then stage.
+     */
+    public record Stage(int attempt, int level) implements Comparable<Stage> {
+
+        @Override
+        public int compareTo(Stage o) {
+            return attempt != o.attempt ? Integer.compare(attempt, o.attempt) : Integer.compare(level, o.level);
+        }
+
+        /** The further of two stages, either of which may be null. */
+        public static Stage max(Stage a, Stage b) {
+            return a == null ? b : b == null || a.compareTo(b) >= 0 ? a : b;
         }
     }
 
@@ -181,7 +200,7 @@ public class TaskBook {
     public synchronized void apply(LedgerEntry e) {
         switch (e.type()) {
             case TASK_ACCEPTED -> accept(e);
-            case INSTANCE_LAUNCHED, INSTANCE_OUTCOME -> {
+            case INSTANCE_LAUNCHED, INSTANCE_RUNNING, INSTANCE_UPLOADING, INSTANCE_OUTCOME -> {
                 OpenTask t = open.get(e.roomId());
                 if (t != null) {
                     applyInstance(t, e);
@@ -201,6 +220,11 @@ public class TaskBook {
         }
         if (e.attempt() != null) {
             t.attempts.merge(e.instance(), e.attempt(), Math::max);
+            t.stages.merge(e.instance(), new Stage(e.attempt(), e.type().stage()), Stage::max);
+        }
+        if (e.type() == LedgerEntry.Type.INSTANCE_OUTCOME) {
+            // the first outcome stands, whatever its attempt: nothing of this instance is recorded after it
+            t.stages.put(e.instance(), new Stage(Integer.MAX_VALUE, LedgerEntry.Type.INSTANCE_OUTCOME.stage()));
         }
         if (e.type() == LedgerEntry.Type.INSTANCE_OUTCOME && t.outcomes.putIfAbsent(e.instance(), e) == null) {
             t.taken.set(e.instance());
@@ -652,6 +676,27 @@ public class TaskBook {
         return Optional.ofNullable(runsByPod.get(podName));
     }
 
+    /**
+     * How far the instance's run has come on the ledger (null: nothing recorded); a completed task's instances
+     * all have their outcome.
+     */
+    public synchronized Stage recordedStage(String roomId, int instance) {
+        if (completed.containsKey(roomId)) {
+            return new Stage(Integer.MAX_VALUE, LedgerEntry.Type.INSTANCE_OUTCOME.stage());
+        }
+        OpenTask t = open.get(roomId);
+        return t == null ? null : t.stages.get(instance);
+    }
+
+    /** The open task's instances and how many have an outcome on the ledger; null when the room is not open. */
+    public synchronized org.paia.dispatcher.events.GameEvent.Progress progress(String roomId) {
+        OpenTask t = open.get(roomId);
+        if (t == null || t.task == null) {
+            return null;
+        }
+        return new org.paia.dispatcher.events.GameEvent.Progress(t.task.instances(), t.outcomes.size());
+    }
+
     /** Whether this instance's outcome is on the ledger, or its whole task is completed. */
     public synchronized boolean isRecorded(String roomId, int instance) {
         if (completed.containsKey(roomId)) {
@@ -716,5 +761,34 @@ public class TaskBook {
 
     public synchronized int openTasks() {
         return open.size();
+    }
+
+    /** Where a task joins the queue of its pool: its place among the tasks waiting there, the instances waiting ahead of it, the pool's pods alive. */
+    public record QueuePlace(int position, int podsAhead, int podsActive) {
+    }
+
+    /**
+     * The place a task just accepted takes in its pool's queue, as this replica's book has it: every open task
+     * of the pool with instances waiting for a slot is served first (older, and no lower in class), and the pods
+     * alive are the pool's launched instances with no outcome yet. A snapshot for the QUEUED event; on a replica
+     * that does not schedule, runs claimed but not yet recorded are not seen.
+     */
+    public synchronized QueuePlace queuePlace(GameTask task) {
+        int tasksAhead = 0;
+        int podsAhead = 0;
+        int active = 0;
+        for (OpenTask t : open.values()) {
+            if (t.task == null || !t.task.pool().equals(task.pool()) || t.roomId.equals(task.roomId())) {
+                continue;
+            }
+            int started = Math.max(t.stages.size(), t.taken.cardinality());
+            int waiting = t.task.instances() - started;
+            active += Math.max(0, started - t.outcomes.size());
+            if (waiting > 0 && !completing.contains(t.roomId)) {
+                tasksAhead++;
+                podsAhead += waiting;
+            }
+        }
+        return new QueuePlace(tasksAhead + 1, podsAhead, active);
     }
 }

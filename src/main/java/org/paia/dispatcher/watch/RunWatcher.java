@@ -11,7 +11,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.camel.Exchange;
+import org.paia.dispatcher.events.GameEvent;
 import org.paia.dispatcher.ledger.FailureSource;
+import org.paia.dispatcher.ledger.LedgerEntry;
+import org.paia.dispatcher.ledger.LedgerWrite;
 import org.paia.dispatcher.ledger.Outcome;
 import org.paia.dispatcher.pods.PodNames;
 import org.paia.dispatcher.schedule.GameRun;
@@ -97,7 +100,42 @@ public class RunWatcher {
         } else if (deleted) {
             return lost(run.get(), "deleted before it ended");
         }
+        if (isRunning(pod) && book.mayAct() && !runningRecorded(run.get())) {
+            stuckSince.remove(name);
+            return new RunStarted(run.get(), clock.instant());
+        }
         return stuck(pod, run.get());
+    }
+
+    private static boolean isRunning(Pod pod) {
+        return pod.getStatus() != null && "Running".equals(pod.getStatus().getPhase());
+    }
+
+    private boolean runningRecorded(GameRun run) {
+        TaskBook.Stage recorded = book.recordedStage(run.roomId(), run.instance());
+        return recorded != null
+                && recorded.compareTo(new TaskBook.Stage(run.attempt(), LedgerEntry.Type.INSTANCE_RUNNING.stage())) >= 0;
+    }
+
+    /**
+     * The RUNNING stage of a run, for the {@code run-running} route to record ({@code paia-tx:ledger}) with its
+     * event. Whichever reports it first writes it: the ledger drops a stage recorded already (a later watch
+     * event, the run's UPLOADING, which records RUNNING too when it is missing).
+     */
+    public LedgerWrite runningRecord(RunStarted started) {
+        GameRun run = started.run();
+        return LedgerWrite.of(LedgerEntry.stage(LedgerEntry.Type.INSTANCE_RUNNING, run.roomId(), run.instance(),
+                        run.attempt(), run.podName(), started.startedAt()))
+                .with(GameEvent.instance(GameEvent.Type.RUNNING, run.roomId(), run.instance(), run.attempt(),
+                        run.podName(), started.startedAt()));
+    }
+
+    /** Recording RUNNING failed: nothing is lost, the next event of the pod or its UPLOADING records it. */
+    public void runningFailed(Exchange exchange) {
+        RunStarted started = exchange.getMessage().getBody(RunStarted.class);
+        Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
+        LOG.warn("Recording that {} runs failed; its next pod event or its upload records it: {}",
+                started == null ? "a run" : started.run(), cause == null ? "?" : cause.toString());
     }
 
     /**

@@ -83,7 +83,7 @@ class LedgerHistoryIT extends DispatcherIT {
         upgraded.book.startScheduling(); // this replica schedules: the sweep runs on the scheduler only
         try (TransactionalWriter writer = new TransactionalWriter(bootstrap, "history-" + topic, Map.of())) {
             LedgerLifecycle lifecycle = new LedgerLifecycle(upgraded.book, WINDOW, Clock.systemUTC());
-            Ledger ledger = new Ledger(writer, mapper, topic, upgraded.book);
+            Ledger ledger = new Ledger(writer, mapper, topic, upgraded.book, new org.paia.dispatcher.events.GameEvents(mapper, "paia.game.events"));
             for (int written = lifecycle.sweep(ledger::write); written > 0; written = lifecycle.sweep(ledger::write)) {
                 swept += written;
             }

@@ -87,11 +87,19 @@ class IntakeRouteTest extends RouteTestSupport {
 
         Exchange verdict = verdictFor(room);
         List<ProducerRecord<String, byte[]>> records = records(verdict);
-        assertThat(records).singleElement().satisfies(r -> {
+        assertThat(records).hasSize(3);
+        assertThat(records.get(0)).satisfies(r -> {
             assertThat(r.topic()).isEqualTo(properties.getKafka().getLedgerTopic());
             assertThat(r.key()).isEqualTo(room);
             assertThat(new String(r.value(), StandardCharsets.UTF_8)).contains("TASK_ACCEPTED");
         });
+        // Its ACCEPTED and QUEUED events go in the same transaction.
+        assertThat(records.subList(1, 3)).allSatisfy(r -> {
+            assertThat(r.topic()).isEqualTo(properties.getKafka().getEventsTopic());
+            assertThat(r.key()).isEqualTo(room);
+        });
+        assertThat(new String(records.get(1).value(), StandardCharsets.UTF_8)).contains("\"event\":\"ACCEPTED\"");
+        assertThat(new String(records.get(2).value(), StandardCharsets.UTF_8)).contains("\"event\":\"QUEUED\"");
         ConsumedOffset offset = verdict.getMessage().getHeader(KafkaConstants.MANUAL_COMMIT, ConsumedOffset.class);
         assertThat(offset.partition().topic()).isEqualTo(properties.getKafka().getTaskTopic());
         assertThat(routeDone(committed, 30)).isTrue();

@@ -43,6 +43,7 @@ public abstract class DispatcherIT {
 
     private static ResultCollector results;
     private static ResultCollector deadLetters;
+    private static ResultCollector events;
     private static KafkaProducer<String, byte[]> producer;
     private static KubernetesClient testKubernetes;
 
@@ -73,6 +74,18 @@ public abstract class DispatcherIT {
             deadLetters.close();
             deadLetters = null;
         }
+        if (events != null) {
+            events.close();
+            events = null;
+        }
+    }
+
+    /** The lifecycle events topic, read committed from its beginning. */
+    protected ResultCollector events() {
+        if (events == null) {
+            events = new ResultCollector(properties.getKafka().getBootstrapServers(), properties.getKafka().getEventsTopic());
+        }
+        return events;
     }
 
     protected ResultCollector results() {
