@@ -206,9 +206,9 @@ public class DispatcherConfiguration {
 
     @Bean
     IntakeRecords intakeRecords(Ledger ledger, ObjectMapper mapper, DispatcherProperties properties, Clock clock,
-                                TaskBook book, GameEvents gameEvents) {
+                                TaskBook book, GameEvents gameEvents, TaskParser taskParser) {
         return new IntakeRecords(ledger, mapper, properties.getKafka().getResultTopic(),
-                properties.getKafka().getDeadLetterTopic(), clock, book, gameEvents);
+                properties.getKafka().getDeadLetterTopic(), clock, book, gameEvents, taskParser);
     }
 
     @Bean

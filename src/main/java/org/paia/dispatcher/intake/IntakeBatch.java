@@ -24,6 +24,7 @@ public final class IntakeBatch {
     private final List<ConsumedOffset> consumed = new ArrayList<>();
     private final List<Verdict> verdicts = new ArrayList<>();
     private final Set<String> acceptedRooms = new HashSet<>();
+    private final Set<String> cancelledRooms = new HashSet<>();
     /** Per GPU pool: the tasks this batch has accepted so far and their instances (ahead of the next one in the queue). */
     private final java.util.Map<String, int[]> queued = new java.util.HashMap<>();
 
@@ -33,7 +34,13 @@ public final class IntakeBatch {
         verdicts.add(verdict);
         if ("accepted".equals(verdict.verdict())) {
             acceptedRooms.add(verdict.room());
+        } else if (IntakeRecords.CANCEL_REQUESTED.equals(verdict.verdict())) {
+            cancelledRooms.add(verdict.room());
         }
+    }
+
+    boolean cancels(String room) {
+        return cancelledRooms.contains(room);
     }
 
     /** Counts an accepted task into its pool's queue; returns the tasks and instances this batch queued before it. */

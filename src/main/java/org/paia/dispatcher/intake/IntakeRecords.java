@@ -22,6 +22,7 @@ import org.paia.dispatcher.ledger.Ledger;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.results.ResultMessage;
 import org.paia.dispatcher.schedule.TaskBook;
+import org.paia.dispatcher.task.CancelCommand;
 import org.paia.dispatcher.task.GameTask;
 import org.paia.dispatcher.task.TaskParser;
 import org.paia.dispatcher.task.TaskRejectedException;
@@ -41,6 +42,10 @@ public class IntakeRecords {
     public static final String VERDICT = "verdict";
     public static final String ROOM = "room";
     public static final String REJECTION = "rejection";
+    /** Verdicts on a cancel_cmd: recorded (its task is stopped), ignored (answered with an event), rejected (malformed). */
+    public static final String CANCEL_REQUESTED = "cancel_requested";
+    public static final String CANCEL_IGNORED = "cancel_ignored";
+    public static final String CANCEL_REJECTED = "cancel_rejected";
     /** The batch being judged, shared by the parent exchange and each task's split exchange. */
     public static final String BATCH = "intakeBatch";
 
@@ -53,6 +58,7 @@ public class IntakeRecords {
     private final Clock clock;
     private final TaskBook book;
     private final GameEvents events;
+    private final TaskParser parser;
     private final List<java.util.function.BiConsumer<String, String>> verdictListeners =
             new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Set<String> recentlyAccepted = Collections.synchronizedSet(Collections.newSetFromMap(new LinkedHashMap<>() {
@@ -63,8 +69,9 @@ public class IntakeRecords {
     }));
 
     public IntakeRecords(Ledger ledgerFormat, ObjectMapper mapper, String resultTopic, String deadLetterTopic, Clock clock,
-                         TaskBook book, GameEvents events) {
+                         TaskBook book, GameEvents events, TaskParser parser) {
         this.events = events;
+        this.parser = parser;
         this.ledgerFormat = ledgerFormat;
         this.mapper = mapper;
         this.resultTopic = resultTopic;
@@ -135,6 +142,56 @@ public class IntakeRecords {
                 events.toRecord(acceptedEvent), events.toRecord(queuedEvent));
     }
 
+    /** The {@code command-type} choice: whether the message is a {@code cancel_cmd}. */
+    public boolean isCancel(JsonNode root) {
+        return parser.isCancel(root);
+    }
+
+    /** Whether rejected bytes were a {@code cancel_cmd} (readable JSON whose type says so): never answered with a result. */
+    private boolean isCancelMessage(byte[] raw) {
+        try {
+            return raw != null && parser.isCancel(parser.jsonMapper().readTree(raw));
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The verdict on a valid {@code cancel_cmd}. A room whose task is open (on the ledger, or accepted by this
+     * intake or earlier in this batch) gets {@code CANCEL_REQUESTED} on the ledger with its CANCELLING event: the
+     * scheduler drops its queued runs and stops its running games, and its one result says CANCELLED. Any other
+     * room gets an answer, never an error or a result: a CANCEL_IGNORED event saying why (a cancel under way, the
+     * task finished with its outcome, no such task).
+     */
+    public List<ProducerRecord<String, byte[]>> cancelRequested(CancelCommand cancel, Exchange exchange) {
+        ConsumedOffset consumed = consumed(exchange);
+        String room = cancel.roomId();
+        exchange.setVariable(ROOM, room);
+        IntakeBatch batch = exchange.getVariable(BATCH, IntakeBatch.class);
+        java.time.Instant now = clock.instant();
+        LedgerEntry done = book.completion(room);
+        String ignored = null;
+        if (book.isCancelled(room) || (batch != null && batch.cancels(room))) {
+            ignored = "a cancel of room " + room + " is under way already";
+        } else if (done != null) {
+            ignored = "the task of room " + room + " has finished (" + done.outcome() + "): nothing to cancel";
+        } else if (book.openTask(room) == null && !recentlyAccepted.contains(room)
+                && (batch == null || !batch.accepts(room))) {
+            ignored = "no task of room " + room + " is known: never accepted, or finished before the duplicate window";
+        }
+        if (ignored != null) {
+            exchange.setVariable(VERDICT, CANCEL_IGNORED);
+            LOG.info("Cancel of room {} ignored ({}-{}@{}): {}", room, consumed.partition().topic(),
+                    consumed.partition().partition(), consumed.offset(), ignored);
+            return List.of(events.toRecord(GameEvent.task(GameEvent.Type.CANCEL_IGNORED, room, now).withReason(ignored)));
+        }
+        exchange.setVariable(VERDICT, CANCEL_REQUESTED);
+        LOG.info("Cancel of room {} recorded ({}-{}@{})", room, consumed.partition().topic(),
+                consumed.partition().partition(), consumed.offset());
+        return List.of(ledgerFormat.toRecord(LedgerEntry.cancelRequested(room, cancel.reason(), now)),
+                events.toRecord(GameEvent.task(GameEvent.Type.CANCELLING, room, now).withReason(cancel.reason())));
+    }
+
     /**
      * The rejection of the task the route caught failing validation: a {@code REJECTED} result for the web
      * service, and the original bytes on the dead-letter topic with the reason and where they came from.
@@ -152,13 +209,6 @@ public class IntakeRecords {
                 consumed.partition().partition(), consumed.offset(), rejected.roomId(), loggable(rejected.getMessage()));
 
         String roomId = rejected.roomId();
-        JsonNode data = bestEffortData(raw);
-        Long gameId = data.path("game_id").isIntegralNumber() ? data.path("game_id").asLong() : null;
-        String gameName = data.path("game_name").asText("").matches("[A-Za-z0-9_.-]{1,64}") ? data.path("game_name").asText() : null;
-        ResultMessage result = ResultMessage.rejected(roomId, gameId, gameName, rejected.getMessage(), clock.instant());
-        String resultKey = roomId != null ? roomId : key;
-        ProducerRecord<String, byte[]> resultRecord =
-                new ProducerRecord<>(resultTopic, resultKey, mapper.writeValueAsBytes(result));
         // The dead-letter copy keeps the original bytes untouched, with where they came from and why.
         ProducerRecord<String, byte[]> deadLetter = new ProducerRecord<>(deadLetterTopic, key, raw);
         deadLetter.headers()
@@ -167,6 +217,22 @@ public class IntakeRecords {
                 .add(Headers.DLQ_SOURCE_TOPIC, utf8(consumed.partition().topic()))
                 .add(Headers.DLQ_SOURCE_PARTITION, utf8(Integer.toString(consumed.partition().partition())))
                 .add(Headers.DLQ_SOURCE_OFFSET, utf8(Long.toString(consumed.offset())));
+        if (isCancelMessage(raw)) {
+            // Never a result for a cancel: the room may have a task, whose one result it would be. An event answers.
+            exchange.setVariable(VERDICT, CANCEL_REJECTED);
+            String eventKey = roomId != null ? roomId : key;
+            GameEvent answer = GameEvent.task(GameEvent.Type.CANCEL_IGNORED, roomId, clock.instant())
+                    .withReason("cancel_cmd rejected: " + rejected.getMessage());
+            return eventKey == null ? List.of(deadLetter)
+                    : List.of(new ProducerRecord<>(events.topic(), eventKey, events.toRecord(answer).value()), deadLetter);
+        }
+        JsonNode data = bestEffortData(raw);
+        Long gameId = data.path("game_id").isIntegralNumber() ? data.path("game_id").asLong() : null;
+        String gameName = data.path("game_name").asText("").matches("[A-Za-z0-9_.-]{1,64}") ? data.path("game_name").asText() : null;
+        ResultMessage result = ResultMessage.rejected(roomId, gameId, gameName, rejected.getMessage(), clock.instant());
+        String resultKey = roomId != null ? roomId : key;
+        ProducerRecord<String, byte[]> resultRecord =
+                new ProducerRecord<>(resultTopic, resultKey, mapper.writeValueAsBytes(result));
         return List.of(resultRecord, deadLetter);
     }
 

@@ -41,7 +41,9 @@ public record LedgerEntry(
      */
     public enum Type {
         TASK_ACCEPTED(0), INSTANCE_LAUNCHED(1), INSTANCE_OUTCOME(4), TASK_COMPLETED(0), INSTANCE_RUNNING(2),
-        INSTANCE_UPLOADING(3);
+        INSTANCE_UPLOADING(3),
+        /** A {@code cancel_cmd} for an open task (key: {@link #cancelKey}); {@code reason} is the sender's. */
+        CANCEL_REQUESTED(0);
 
         private final int stage;
 
@@ -63,8 +65,21 @@ public record LedgerEntry(
         return roomId + "/" + instance;
     }
 
+    /** The key of a room's cancel request: beside its task key, so that compaction keeps both until the completion. */
+    public static String cancelKey(String roomId) {
+        return roomId + "/cancel";
+    }
+
     public String key() {
+        if (type == Type.CANCEL_REQUESTED) {
+            return cancelKey(roomId);
+        }
         return instance == null ? taskKey(roomId) : instanceKey(roomId, instance);
+    }
+
+    public static LedgerEntry cancelRequested(String roomId, String reason, Instant at) {
+        return new LedgerEntry(Type.CANCEL_REQUESTED, roomId, null, null, null, null, null, reason, null, null, null, null,
+                at, null);
     }
 
     public static LedgerEntry accepted(String roomId, ObjectNode task, Instant at) {

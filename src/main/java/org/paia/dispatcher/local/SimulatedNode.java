@@ -164,6 +164,7 @@ public class SimulatedNode implements SmartLifecycle {
         PodNames.Listed run = PodNames.describe(pod);
         starts.add(new GameStart(name, run.room(), run.instance(), run.attempt(), started));
         Game game = readGame(pod);
+        writeLog(name, game); // as a real game logs while it plays: a game stopped midway leaves its log so far
         if (game.lost) {
             schedule(name, game.duration.dividedBy(2), () -> lose(name));
             return;
@@ -254,6 +255,18 @@ public class SimulatedNode implements SmartLifecycle {
         } catch (IOException | RuntimeException e) {
             LOG.warn("Simulated pod {} cannot read its game input: {}", pod.getMetadata().getName(), e.toString());
             return new Game(null, Duration.ZERO, 3, "cannot read game input: " + e.getMessage() + "\n", null, false);
+        }
+    }
+
+    private void writeLog(String name, Game game) {
+        if (game.output == null) {
+            return;
+        }
+        try {
+            Files.createDirectories(game.output);
+            Files.writeString(game.output.resolve("game.log"), game.log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            LOG.warn("Simulated pod {} could not write its log: {}", name, e.toString());
         }
     }
 

@@ -119,6 +119,14 @@ public class DispatcherMetrics {
         accepted.increment();
     }
 
+    /** A cancel_cmd committed by this replica's intake: {@code requested} (recorded), {@code ignored} or {@code rejected}. */
+    public void cancelReceived(String verdict) {
+        Counter.builder("paia.cancels")
+                .description("cancel_cmd messages committed by this replica's intake, by verdict")
+                .tag("verdict", verdict)
+                .register(registry).increment();
+    }
+
     public void taskRejected(String reason) {
         rejectedCounter(rejectionClass(reason)).increment();
     }

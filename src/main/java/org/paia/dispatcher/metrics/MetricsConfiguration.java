@@ -30,6 +30,8 @@ public class MetricsConfiguration {
         intake.addVerdictListener((verdict, rejection) -> {
             if ("accepted".equals(verdict)) {
                 metrics.taskAccepted();
+            } else if (verdict.startsWith("cancel_")) {
+                metrics.cancelReceived(verdict.substring("cancel_".length()));
             } else {
                 metrics.taskRejected(rejection);
             }

@@ -35,7 +35,22 @@ public record ResultMessage(
         Instant finishedAt) {
 
     /** Instance counts of a task; {@code retried}: instances that needed more than one attempt. */
-    public record Counts(int total, int succeeded, int failed, int retried) {
+    /** Instances: all, succeeded, failed (neither succeeded nor cancelled), retried, and cancelled (shown when any). */
+    public record Counts(int total, int succeeded, int failed, int retried,
+                         @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_DEFAULT)
+                         int cancelled) {
+
+        public Counts(int total, int succeeded, int failed, int retried) {
+            this(total, succeeded, failed, retried, 0);
+        }
+
+        /** The counts of a task's recorded outcomes. */
+        public static Counts of(int total, List<org.paia.dispatcher.ledger.LedgerEntry> outcomes) {
+            int succeeded = (int) outcomes.stream().filter(o -> o.outcome() == Outcome.SUCCEEDED).count();
+            int cancelled = (int) outcomes.stream().filter(o -> o.outcome() == Outcome.CANCELLED).count();
+            int retried = (int) outcomes.stream().filter(o -> o.attempt() != null && o.attempt() > 0).count();
+            return new Counts(total, succeeded, total - succeeded - cancelled, retried, cancelled);
+        }
     }
 
     public static ResultMessage rejected(String roomId, Long gameId, String gameName, String reason, Instant at) {

@@ -84,17 +84,21 @@ public class ResultPublisher {
                     task.invalidReason(), FailureSource.INPUT, null, now);
         }
         List<LedgerEntry> outcomes = task.outcomes();
-        int succeeded = (int) outcomes.stream().filter(o -> o.outcome() == Outcome.SUCCEEDED).count();
-        int retried = (int) outcomes.stream().filter(o -> o.attempt() != null && o.attempt() > 0).count();
         int total = task.task().instances();
-        ResultMessage.Counts counts = new ResultMessage.Counts(total, succeeded, total - succeeded, retried);
+        ResultMessage.Counts counts = ResultMessage.Counts.of(total, outcomes);
+        int succeeded = counts.succeeded();
+        boolean cancelled = counts.cancelled() > 0;
         double gpuSeconds = outcomes.stream().mapToDouble(ResultPublisher::gameSeconds).sum();
         gpuSeconds = Math.round(gpuSeconds * 1000) / 1000.0;
         LedgerEntry first = outcomes.stream().filter(o -> o.outcome() == Outcome.SUCCEEDED).findFirst()
                 .orElse(outcomes.isEmpty() ? null : outcomes.get(0));
         LedgerEntry firstFailure = outcomes.stream().filter(o -> o.outcome() != Outcome.SUCCEEDED).findFirst().orElse(null);
-        Outcome outcome = succeeded == total ? Outcome.SUCCEEDED
+        Outcome outcome = cancelled ? Outcome.CANCELLED : succeeded == total ? Outcome.SUCCEEDED
                 : total == 1 && first != null ? first.outcome() : Outcome.FAILED;
+        if (cancelled) {
+            // What ran is linked (a single game's partial artifacts; a batch's manifest); the error says why it stopped.
+            firstFailure = outcomes.stream().filter(o -> o.outcome() == Outcome.CANCELLED).findFirst().orElse(firstFailure);
+        }
 
         Map<String, String> links = new LinkedHashMap<>();
         if (first != null && first.artifacts() != null) {
@@ -111,7 +115,11 @@ public class ResultPublisher {
         }
         String pod = first != null && first.pod() != null ? first.pod()
                 : PodNames.podName(task.roomId(), 0, 0);
-        String status = total == 1 ? "Pod " + pod + " finished"
+        String status = cancelled
+                ? (total == 1 ? "Pod " + pod + " cancelled"
+                        : "Task " + task.roomId() + " cancelled: " + succeeded + "/" + total + " instances succeeded, "
+                        + counts.cancelled() + " cancelled")
+                : total == 1 ? "Pod " + pod + " finished"
                 : "Task " + task.roomId() + " finished: " + succeeded + "/" + total + " instances succeeded";
         Instant startedAt = outcomes.stream().map(LedgerEntry::startedAt).filter(Objects::nonNull)
                 .min(Instant::compareTo).orElse(task.acceptedAt());
@@ -147,8 +155,6 @@ public class ResultPublisher {
     public Path manifest(TaskBook.OpenTask task, Map<String, String> blobLinks) throws IOException {
         List<LedgerEntry> outcomes = task.outcomes();
         int total = task.task().instances();
-        int succeeded = (int) outcomes.stream().filter(o -> o.outcome() == Outcome.SUCCEEDED).count();
-        int retried = (int) outcomes.stream().filter(o -> o.attempt() != null && o.attempt() > 0).count();
         double gpuSeconds = Math.round(outcomes.stream().mapToDouble(ResultPublisher::gameSeconds).sum() * 1000) / 1000.0;
         Path dir = Files.createDirectories(workspace.roomDir(task.roomId()));
         Path file = dir.resolve("manifest.json");
@@ -156,7 +162,7 @@ public class ResultPublisher {
             json.writeStartObject();
             json.writeStringField("room_id", task.roomId());
             json.writeStringField("game_name", task.task().gameName());
-            json.writeObjectField("instances", new ResultMessage.Counts(total, succeeded, total - succeeded, retried));
+            json.writeObjectField("instances", ResultMessage.Counts.of(total, outcomes));
             json.writeNumberField("gpu_seconds", gpuSeconds);
             json.writeArrayFieldStart("outcomes");
             for (LedgerEntry o : outcomes) {

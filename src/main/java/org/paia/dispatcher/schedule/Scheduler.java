@@ -69,6 +69,13 @@ public class Scheduler {
             events.add(GameEvent.instance(GameEvent.Type.FINISHED, run.roomId(), run.instance(), run.attempt(), null, now)
                     .withOutcome(Outcome.FAILED, reason, null));
         }
+        for (GameRun run : claims.cancelled()) {
+            String reason = cancelledReason(book.cancelReason(run.roomId()));
+            entries.add(LedgerEntry.outcome(run.roomId(), run.instance(), run.attempt(), null, Outcome.CANCELLED,
+                    reason, null, null, null, null, now));
+            events.add(GameEvent.instance(GameEvent.Type.FINISHED, run.roomId(), run.instance(), run.attempt(), null, now)
+                    .withOutcome(Outcome.CANCELLED, reason, null));
+        }
         for (GameRun run : claims.launch()) {
             entries.add(LedgerEntry.launched(run.roomId(), run.instance(), run.attempt(), run.podName(), now));
             events.add(GameEvent.instance(GameEvent.Type.STARTING, run.roomId(), run.instance(), run.attempt(),
@@ -82,7 +89,27 @@ public class Scheduler {
         TaskBook.Claims claims = exchange.getVariable(CLAIMS, TaskBook.Claims.class);
         if (claims != null && !Boolean.TRUE.equals(exchange.getVariable(RECORDED, Boolean.class))) {
             claims.exhausted().forEach(book::release);
+            claims.cancelled().forEach(book::release);
             claims.launch().forEach(book::release);
+        }
+        if (claims != null) {
+            claims.stop().forEach(book::stopFailed);
+        }
+    }
+
+    /** The reason an instance's outcome gives when its task was cancelled. */
+    public static String cancelledReason(String requestReason) {
+        return requestReason == null || requestReason.isBlank() ? "cancelled" : "cancelled: " + requestReason;
+    }
+
+    /** The delete of a cancelled task's pod failed: logged, and sent again by the next pass. */
+    public void stopFailed(Exchange exchange) {
+        GameRun run = exchange.getMessage().getBody(GameRun.class);
+        Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
+        LOG.warn("Stopping {} (its task is cancelled) failed, the next pass tries again: {}", run,
+                cause == null ? "?" : cause.toString());
+        if (run != null) {
+            book.stopFailed(run);
         }
     }
 

@@ -45,6 +45,8 @@ public class TaskBook {
         final Map<Integer, LedgerEntry> outcomes = new TreeMap<>();
         final Map<Integer, Integer> attempts = new HashMap<>();
         final Map<Integer, GameRun> active = new HashMap<>();
+        /** The task's cancel request ({@code cancel_cmd}), or null: nothing more is launched, running games are stopped. */
+        LedgerEntry cancel;
         /** Instance keys already tombstoned (read ahead of the completion, from another partition). */
         final Set<String> tombstoned = new HashSet<>();
         /** How far each instance's latest attempt has come, as recorded on the ledger (lifecycle events). */
@@ -94,7 +96,11 @@ public class TaskBook {
         public List<String> instanceKeys() {
             java.util.SortedSet<Integer> instances = new java.util.TreeSet<>(outcomes.keySet());
             instances.addAll(attempts.keySet());
-            return instances.stream().map(i -> LedgerEntry.instanceKey(roomId, i)).toList();
+            List<String> keys = new ArrayList<>(instances.stream().map(i -> LedgerEntry.instanceKey(roomId, i)).toList());
+            if (cancel != null) {
+                keys.add(LedgerEntry.cancelKey(roomId));
+            }
+            return keys;
         }
 
         /** The first instance with neither an outcome nor a run in flight, or -1. */
@@ -127,12 +133,19 @@ public class TaskBook {
         }
     }
 
-    /** What one scheduling pass claimed: runs to launch, and runs out of attempts to record as failed. */
-    public record Claims(List<GameRun> launch, List<GameRun> exhausted) {
+    /**
+     * What one scheduling pass claimed: runs to launch, runs out of attempts to record as failed, instances of
+     * cancelled tasks that never started (to record as cancelled), and running games of cancelled tasks to stop.
+     */
+    public record Claims(List<GameRun> launch, List<GameRun> exhausted, List<GameRun> cancelled, List<GameRun> stop) {
 
-        /** Nothing to launch and nothing to record. */
+        public Claims(List<GameRun> launch, List<GameRun> exhausted) {
+            this(launch, exhausted, List.of(), List.of());
+        }
+
+        /** Nothing to launch and nothing to record (games to stop need no record). */
         public boolean isEmpty() {
-            return launch.isEmpty() && exhausted.isEmpty();
+            return launch.isEmpty() && exhausted.isEmpty() && cancelled.isEmpty();
         }
     }
 
@@ -160,6 +173,8 @@ public class TaskBook {
     private final Set<String> completing = new HashSet<>();
     private final Map<String, GameRun> runsByPod = new HashMap<>();
     private final Set<String> created = new HashSet<>();
+    /** Pods of cancelled tasks whose delete this scheduler has sent (again after a takeover: a delete is idempotent). */
+    private final Set<String> stopping = new HashSet<>();
     /**
      * Pods this scheduler has seen since it took over (listed, watched, adopted) and not seen go: never
      * created again. A pod seen may end, be finished and be deleted while a launch of its run is still
@@ -200,7 +215,7 @@ public class TaskBook {
     public synchronized void apply(LedgerEntry e) {
         switch (e.type()) {
             case TASK_ACCEPTED -> accept(e);
-            case INSTANCE_LAUNCHED, INSTANCE_RUNNING, INSTANCE_UPLOADING, INSTANCE_OUTCOME -> {
+            case INSTANCE_LAUNCHED, INSTANCE_RUNNING, INSTANCE_UPLOADING, INSTANCE_OUTCOME, CANCEL_REQUESTED -> {
                 OpenTask t = open.get(e.roomId());
                 if (t != null) {
                     applyInstance(t, e);
@@ -215,6 +230,12 @@ public class TaskBook {
     }
 
     private void applyInstance(OpenTask t, LedgerEntry e) {
+        if (e.type() == LedgerEntry.Type.CANCEL_REQUESTED) {
+            if (t.cancel == null) {
+                t.cancel = e; // the first request stands; a repeat changes nothing
+            }
+            return;
+        }
         if (e.instance() == null) {
             return;
         }
@@ -374,7 +395,7 @@ public class TaskBook {
         }
         Map<String, Integer> perPool = new HashMap<>();
         for (OpenTask t : open.values()) {
-            if (t.task != null && !completing.contains(t.roomId) && t.nextDue() >= 0
+            if (t.task != null && t.cancel == null && !completing.contains(t.roomId) && t.nextDue() >= 0
                     && perPool.merge(t.task.pool(), 1, Integer::sum) <= n) {
                 next.add(t.task);
             }
@@ -405,6 +426,7 @@ public class TaskBook {
         created.clear();
         observed.clear();
         completing.clear();
+        stopping.clear();
         occupied.clear();
         ended.clear();
         podsListed = false;
@@ -470,9 +492,12 @@ public class TaskBook {
                 launch.add(claim(t, pod.instance(), pod.attempt()));
             }
         }
+        List<GameRun> cancelled = new ArrayList<>();
+        List<GameRun> stop = new ArrayList<>();
+        claimCancelled(cancelled, stop);
         List<OpenTask> candidates = new ArrayList<>();
         for (OpenTask t : open.values()) {
-            if (t.task != null && !completing.contains(t.roomId) && t.nextDue() >= 0) {
+            if (t.task != null && t.cancel == null && !completing.contains(t.roomId) && t.nextDue() >= 0) {
                 candidates.add(t);
             }
         }
@@ -509,7 +534,50 @@ public class TaskBook {
                 launch.add(run);
             }
         }
-        return new Claims(launch, exhausted);
+        return new Claims(launch, exhausted, cancelled, stop);
+    }
+
+    /**
+     * Of each cancelled task: every instance that has no outcome and no run in flight, to record as cancelled (it
+     * never starts), and every run whose pod exists and has not been sent a delete, to stop (its end is then
+     * finished as usual, its partial artifacts uploaded, and recorded as cancelled).
+     */
+    private void claimCancelled(List<GameRun> cancelled, List<GameRun> stop) {
+        for (OpenTask t : open.values()) {
+            if (t.cancel == null || t.task == null || completing.contains(t.roomId)) {
+                continue;
+            }
+            for (int i = t.nextDue(); i >= 0; i = t.nextDue()) {
+                cancelled.add(claim(t, i, t.attempts.getOrDefault(i, 0)));
+            }
+            for (GameRun run : t.active.values()) {
+                if (created.contains(run.podName()) && stopping.add(run.podName())) {
+                    stop.add(run);
+                }
+            }
+        }
+    }
+
+    /** The delete of a cancelled task's pod failed: the next pass sends it again. */
+    public synchronized void stopFailed(GameRun run) {
+        stopping.remove(run.podName());
+    }
+
+    /** Whether the room's task is open and a cancel of it is recorded. */
+    public synchronized boolean isCancelled(String roomId) {
+        OpenTask t = open.get(roomId);
+        return t != null && t.cancel != null;
+    }
+
+    /** The reason of the room's recorded cancel request, or null. */
+    public synchronized String cancelReason(String roomId) {
+        OpenTask t = open.get(roomId);
+        return t == null || t.cancel == null ? null : t.cancel.reason();
+    }
+
+    /** The room's completion record while it is in the duplicate window (its task finished), or null. */
+    public synchronized LedgerEntry completion(String roomId) {
+        return completed.get(roomId);
     }
 
     /**
@@ -546,7 +614,7 @@ public class TaskBook {
             return waiting;
         }
         for (OpenTask t : open.values()) {
-            if (t.task != null && !completing.contains(t.roomId)) {
+            if (t.task != null && t.cancel == null && !completing.contains(t.roomId)) {
                 int due = t.task.instances() - t.taken.cardinality();
                 if (due > 0) {
                     waiting.merge(t.task.pool(), due, Integer::sum);
@@ -578,10 +646,12 @@ public class TaskBook {
 
     /**
      * Whether a launch may create this run's pod: the run is still claimed (no outcome recorded, not lost),
-     * and no pod of its name has been seen. Otherwise the pod is adopted, or the launch has nothing to do.
+     * no pod of its name has been seen, and its task is not cancelled. Otherwise the pod is adopted, or the launch
+     * has nothing to do (a cancelled task's run is then given back, and the next pass records it cancelled).
      */
     public synchronized boolean mayCreate(GameRun run) {
-        return runsByPod.get(run.podName()) == run && !observed.contains(run.podName());
+        OpenTask t = open.get(run.roomId());
+        return runsByPod.get(run.podName()) == run && !observed.contains(run.podName()) && t != null && t.cancel == null;
     }
 
     /**
@@ -657,6 +727,7 @@ public class TaskBook {
     private void forget(GameRun run) {
         runsByPod.remove(run.podName());
         created.remove(run.podName());
+        stopping.remove(run.podName());
     }
 
     /** The run's pod exists now: from here on, a pod missing from a listing means it was lost. */
@@ -784,7 +855,7 @@ public class TaskBook {
             int started = Math.max(t.stages.size(), t.taken.cardinality());
             int waiting = t.task.instances() - started;
             active += Math.max(0, started - t.outcomes.size());
-            if (waiting > 0 && !completing.contains(t.roomId)) {
+            if (waiting > 0 && t.cancel == null && !completing.contains(t.roomId)) {
                 tasksAhead++;
                 podsAhead += waiting;
             }

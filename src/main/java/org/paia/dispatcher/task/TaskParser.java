@@ -29,6 +29,8 @@ public class TaskParser {
     static final Pattern CONTAINER = Pattern.compile("[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}");
     /** A task's JSON nests at most this deep (the ledger wraps it in two more levels). */
     static final int MAX_NESTING = 64;
+    /** The longest {@code data.reason} of a {@code cancel_cmd}. */
+    public static final int MAX_CANCEL_REASON = 500;
 
     private final ObjectMapper mapper;
     private final DispatcherProperties.Limits limits;
@@ -140,13 +142,50 @@ public class TaskParser {
         }
         JsonNode type = root.get("type");
         if (type == null || !type.isTextual() || !"game_cmd".equals(type.asText())) {
-            throw new TaskRejectedException("field 'type' must be \"game_cmd\"", null);
+            throw new TaskRejectedException("field 'type' must be \"game_cmd\" or \"cancel_cmd\"", null);
         }
         JsonNode dataNode = root.get("data");
         if (dataNode == null || !dataNode.isObject()) {
             throw new TaskRejectedException("field 'data' must be an object", null);
         }
         return parseData((ObjectNode) dataNode);
+    }
+
+    /** Whether a parsed message is a {@code cancel_cmd} (the intake then validates it with {@link #validateCancel}). */
+    public boolean isCancel(JsonNode root) {
+        return root != null && root.isObject() && root.path("type").isTextual()
+                && "cancel_cmd".equals(root.path("type").asText());
+    }
+
+    /**
+     * Validates a {@code cancel_cmd}: {@code data.room_id} as a task's, {@code data.reason} optional, a string of
+     * at most {@link #MAX_CANCEL_REASON} characters. Other fields of {@code data} are ignored.
+     */
+    public CancelCommand validateCancel(JsonNode root) {
+        if (deeperThan(root, MAX_NESTING)) {
+            throw new TaskRejectedException("message nests deeper than " + MAX_NESTING + " levels", null);
+        }
+        JsonNode dataNode = root.get("data");
+        if (dataNode == null || !dataNode.isObject()) {
+            throw new TaskRejectedException("field 'data' of a cancel_cmd must be an object", null);
+        }
+        ObjectNode data = (ObjectNode) dataNode;
+        String roomId = text(data, "room_id", null);
+        if (!roomIdPattern.matcher(roomId).matches()) {
+            throw new TaskRejectedException("field 'data.room_id' must match " + roomIdPattern.pattern(), null);
+        }
+        JsonNode reason = data.get("reason");
+        if (reason == null || reason.isNull()) {
+            return new CancelCommand(roomId, null);
+        }
+        if (!reason.isTextual()) {
+            throw new TaskRejectedException("field 'data.reason' of a cancel_cmd must be a string", roomId);
+        }
+        if (reason.asText().length() > MAX_CANCEL_REASON) {
+            throw new TaskRejectedException("field 'data.reason' of a cancel_cmd is longer than " + MAX_CANCEL_REASON
+                    + " characters", roomId);
+        }
+        return new CancelCommand(roomId, reason.asText().replaceAll("\\p{Cntrl}", " "));
     }
 
     /** Whether {@code node} nests deeper than {@code max} levels (without recursion: the depth is the question). */

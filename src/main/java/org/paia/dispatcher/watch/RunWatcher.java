@@ -18,6 +18,7 @@ import org.paia.dispatcher.ledger.LedgerWrite;
 import org.paia.dispatcher.ledger.Outcome;
 import org.paia.dispatcher.pods.PodNames;
 import org.paia.dispatcher.schedule.GameRun;
+import org.paia.dispatcher.schedule.Scheduler;
 import org.paia.dispatcher.pods.PodCreations;
 import org.paia.dispatcher.schedule.TaskBook;
 import org.slf4j.Logger;
@@ -85,6 +86,9 @@ public class RunWatcher {
         }
         Optional<PodOutcomes.Ended> ended = PodOutcomes.ended(pod);
         boolean deleted = pod.getMetadata().getDeletionTimestamp() != null || "DELETED".equals(action);
+        if (book.isCancelled(run.get().roomId()) && (ended.isPresent() || deleted)) {
+            return cancelledEnd(pod, action, run.get(), ended);
+        }
         if (ended.isPresent() && !ended.get().platform() && !(deleted && ended.get().outcome() != Outcome.SUCCEEDED)) {
             if (!finishing.add(name)) {
                 return null;
@@ -105,6 +109,44 @@ public class RunWatcher {
             return new RunStarted(run.get(), clock.instant());
         }
         return stuck(pod, run.get());
+    }
+
+    /**
+     * A pod of a cancelled task that ended or is being deleted (stopped by run-stop, or by anyone). Ended: its
+     * run is finished as CANCELLED, its partial artifacts uploaded, unless the game succeeded before the pod was
+     * deleted (the game's own end crossed the cancel: its success stands). Being deleted: the node stops the game,
+     * and its end comes next. Gone without an end: lost, and the next pass records the instance cancelled.
+     */
+    private Object cancelledEnd(Pod pod, String action, GameRun run, Optional<PodOutcomes.Ended> ended) {
+        String name = pod.getMetadata().getName();
+        if (ended.isEmpty()) {
+            return "DELETED".equals(action) ? lost(run, "deleted before it ended") : null;
+        }
+        if (!finishing.add(name)) {
+            return null;
+        }
+        PodOutcomes.Ended e = ended.get();
+        Instant deletedAt = deletionTime(pod);
+        boolean ownSuccess = e.outcome() == Outcome.SUCCEEDED && !e.platform()
+                && (deletedAt == null || (e.finishedAt() != null && e.finishedAt().isBefore(deletedAt)));
+        observers.forEach(PodObserver::gameEnded);
+        if (ownSuccess) {
+            LOG.info("Pod {} ended: SUCCEEDED before its task's cancel stopped it", name);
+            return new FinishedRun(run, Outcome.SUCCEEDED, e.reason(), null, e.startedAt(), e.finishedAt());
+        }
+        String reason = Scheduler.cancelledReason(book.cancelReason(run.roomId()));
+        LOG.info("Pod {} ended: CANCELLED ({})", name, reason);
+        return new FinishedRun(run, Outcome.CANCELLED, reason, null, e.startedAt(),
+                e.finishedAt() == null ? clock.instant() : e.finishedAt());
+    }
+
+    private static Instant deletionTime(Pod pod) {
+        String at = pod.getMetadata().getDeletionTimestamp();
+        try {
+            return at == null ? null : Instant.parse(at);
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
+        }
     }
 
     private static boolean isRunning(Pod pod) {
