@@ -38,7 +38,7 @@ public class DispatcherMetrics {
     public static final List<String> PHASES = List.of("Pending", "Running", "Succeeded", "Failed", "Unknown");
     /** Classes of intake rejections, the values of {@code paia_tasks_rejected_total{reason_class}}. */
     public static final List<String> REJECTION_CLASSES = List.of("duplicate", "malformed", "unknown_game", "unknown_pool",
-            "invalid_field", "other");
+            "unknown_priority", "invalid_field", "other");
 
     private static final int REMEMBERED_INSTANCES = 100_000;
     private static final int REMEMBERED_GAME_ENDS = 10_000;
@@ -136,6 +136,9 @@ public class DispatcherMetrics {
         }
         if (reason.startsWith("unknown pool") || reason.startsWith("no pool")) {
             return "unknown_pool";
+        }
+        if (reason.startsWith("unknown priority")) {
+            return "unknown_priority";
         }
         if (reason.startsWith("field ")) {
             return "invalid_field";

@@ -63,6 +63,8 @@ class DispatcherMetricsTest {
         assertThat(DispatcherMetrics.rejectionClass("unknown game 'data.game_name'=\"x\"")).isEqualTo("unknown_game");
         assertThat(DispatcherMetrics.rejectionClass("unknown pool 'data.pool'=\"h100\" is not configured"))
                 .isEqualTo("unknown_pool");
+        assertThat(DispatcherMetrics.rejectionClass("unknown priority 'data.priority'=\"vip\" is not configured"))
+                .isEqualTo("unknown_priority");
         assertThat(DispatcherMetrics.rejectionClass("field 'data.ws_uri' must be a ws:// or wss:// URI"))
                 .isEqualTo("invalid_field");
         assertThat(DispatcherMetrics.rejectionClass("something new")).isEqualTo("other");
