@@ -60,6 +60,9 @@ class PrioritiesIT extends DispatcherIT {
                     .hasValue(new TaskBook.QueuePosition("gpu-a", 1, 0));
             assertThat(book.queuePosition(practice, clock.instant()))
                     .hasValue(new TaskBook.QueuePosition("gpu-a", 2, 1));
+            PrometheusScrape scrape = PrometheusScrape.of(port);
+            assertThat(scrape.value("paia_priority_waiting_instances", "pool", "gpu-a", "priority", "tournament")).isEqualTo(1);
+            assertThat(scrape.value("paia_priority_waiting_instances", "pool", "gpu-a", "priority", "practice")).isEqualTo(1);
             assertThat(resultsOf(holder)).as("both queued while the slot was still held").isEmpty();
 
             assertThat(awaitResult(holder).path("outcome").asText()).isEqualTo("SUCCEEDED");

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.paia.dispatcher.config.GpuPools;
+import org.paia.dispatcher.config.Priorities;
 import org.paia.dispatcher.failures.FailureClass;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.ledger.LedgerReader;
@@ -105,6 +106,24 @@ public class DispatcherMetrics {
                     .description("Instances of open tasks waiting for a slot of a GPU pool (scheduler replica only)")
                     .tag("pool", name)
                     .register(registry);
+        }
+    }
+
+    /**
+     * Per GPU pool and priority class ({@code priority} = a configured class): the instances of open tasks of
+     * that class waiting for one of the pool's slots (the scheduler replica only; the others report 0).
+     */
+    public void watchPriorities(GpuPools pools, Priorities priorities, TaskBook book) {
+        for (String pool : pools.names()) {
+            for (String priority : priorities.classes()) {
+                Gauge.builder("paia.priority.waiting.instances", book, b -> b.waitingInstancesByPoolAndPriority()
+                                .getOrDefault(pool, Map.of()).getOrDefault(priority, 0))
+                        .description("Instances of open tasks of a priority class (as sent, before ageing) waiting for "
+                                + "a slot of a GPU pool (scheduler replica only)")
+                        .tag("pool", pool)
+                        .tag("priority", priority)
+                        .register(registry);
+            }
         }
     }
 

@@ -398,6 +398,24 @@ public class TaskBook {
         return Optional.of(new QueuePosition(me.task.pool(), queue.indexOf(me) + 1, ahead));
     }
 
+    /**
+     * Instances waiting for a slot, by pool and then by the priority class their task was sent with (not the
+     * class it has aged to). Only while this replica schedules: empty otherwise.
+     */
+    public synchronized Map<String, Map<String, Integer>> waitingInstancesByPoolAndPriority() {
+        Map<String, Map<String, Integer>> waiting = new HashMap<>();
+        if (!mayAct()) {
+            return waiting;
+        }
+        for (OpenTask t : open.values()) {
+            if (isWaiting(t)) {
+                waiting.computeIfAbsent(t.task.pool(), p -> new HashMap<>())
+                        .merge(t.task.priority(), t.task.instances() - t.taken.cardinality(), Integer::sum);
+            }
+        }
+        return waiting;
+    }
+
     /** A valid open task, not being completed, with an instance that has neither an outcome nor a run in flight. */
     private boolean isWaiting(OpenTask t) {
         return t.task != null && !completing.contains(t.roomId) && t.nextDue() >= 0;
