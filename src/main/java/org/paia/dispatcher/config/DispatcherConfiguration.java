@@ -78,10 +78,17 @@ public class DispatcherConfiguration {
         return GpuPools.of(properties);
     }
 
+    /** The priority classes (paia.priorities), checked at start-up. */
     @Bean
-    TaskParser taskParser(ObjectMapper mapper, DispatcherProperties properties, GpuPools pools, BlobServiceClient blobs) {
+    Priorities priorities(DispatcherProperties properties) {
+        return Priorities.of(properties.getPriorities());
+    }
+
+    @Bean
+    TaskParser taskParser(ObjectMapper mapper, DispatcherProperties properties, GpuPools pools, Priorities priorities,
+                          BlobServiceClient blobs) {
         String account = properties.getStorage().getAccountUrl();
-        return new TaskParser(mapper, properties.getLimits(), properties.getGames().keySet(), pools,
+        return new TaskParser(mapper, properties.getLimits(), properties.getGames().keySet(), pools, priorities,
                 account == null || account.isBlank() ? blobs.getAccountUrl() : account);
     }
 

@@ -47,6 +47,9 @@ public class DispatcherProperties {
      */
     @Valid @NotNull private Map<String, Pool> pools = new LinkedHashMap<>();
 
+    /** Priority classes of tasks ({@code data.priority}), their ageing and per-class limits (see {@link Priorities}). */
+    @Valid @NotNull private PrioritySettings priorities = new PrioritySettings();
+
     public static class Kafka {
         @NotBlank private String bootstrapServers;
         @NotBlank private String taskTopic = "paia.game.tasks";
@@ -325,6 +328,39 @@ public class DispatcherProperties {
         public void setTolerations(List<Toleration> v) { tolerations = v; }
     }
 
+    /**
+     * Priority classes, highest first: a free slot of a pool goes to the best class waiting; a waiting
+     * task climbs one class for every {@code ageing} since its acceptance, so none waits for ever.
+     */
+    public static class PrioritySettings {
+        @NotEmpty private List<String> classes = new ArrayList<>(List.of("tournament", "ranked", "practice"));
+        /** The class of a task without {@code data.priority}; unset: the lowest class. */
+        private String defaultClass;
+        /** A waiting task climbs one class per this much time since its acceptance. */
+        @NotNull private Duration ageing = Duration.ofMinutes(5);
+        /** Optional limits by class. */
+        @Valid @NotNull private Map<String, ClassLimits> limits = new LinkedHashMap<>();
+
+        public List<String> getClasses() { return classes; }
+        public void setClasses(List<String> v) { classes = v; }
+        /** Bound from {@code paia.priorities.default} ({@code default} is a Java keyword). */
+        public String getDefault() { return defaultClass; }
+        public void setDefault(String v) { defaultClass = v; }
+        public Duration getAgeing() { return ageing; }
+        public void setAgeing(Duration v) { ageing = v; }
+        public Map<String, ClassLimits> getLimits() { return limits; }
+        public void setLimits(Map<String, ClassLimits> v) { limits = v; }
+    }
+
+    /** What the pods of one priority class may take. */
+    public static class ClassLimits {
+        /** The most game pods of this class alive at once in each pool; unset: no limit but the pool's capacity. */
+        @Min(1) private Integer maxActivePods;
+
+        public Integer getMaxActivePods() { return maxActivePods; }
+        public void setMaxActivePods(Integer v) { maxActivePods = v; }
+    }
+
     /** A Kubernetes toleration, as in a pod spec. */
     public static class Toleration {
         private String key;
@@ -368,4 +404,6 @@ public class DispatcherProperties {
     public void setGames(Map<String, Game> v) { games = v; }
     public Map<String, Pool> getPools() { return pools; }
     public void setPools(Map<String, Pool> v) { pools = v; }
+    public PrioritySettings getPriorities() { return priorities; }
+    public void setPriorities(PrioritySettings v) { priorities = v; }
 }

@@ -25,8 +25,25 @@ public final class IntakeBatch {
     private final List<Verdict> verdicts = new ArrayList<>();
     private final Set<String> acceptedRooms = new HashSet<>();
     private final Set<String> cancelledRooms = new HashSet<>();
-    /** Per GPU pool: the tasks this batch has accepted so far and their instances (ahead of the next one in the queue). */
-    private final java.util.Map<String, int[]> queued = new java.util.HashMap<>();
+    /** Per GPU pool: the priority rank and instances of each task this batch has accepted so far. */
+    private final java.util.Map<String, List<int[]>> queued = new java.util.HashMap<>();
+
+    /**
+     * Counts an accepted task into its pool's queue; returns the tasks and instances this batch queued before it
+     * that go first (no lower in class: a lower rank number).
+     */
+    int[] queue(String pool, int rank, int instances) {
+        List<int[]> tasks = queued.computeIfAbsent(pool, p -> new ArrayList<>());
+        int[] ahead = new int[2];
+        for (int[] t : tasks) {
+            if (t[0] <= rank) {
+                ahead[0]++;
+                ahead[1] += t[1];
+            }
+        }
+        tasks.add(new int[] {rank, instances});
+        return ahead;
+    }
 
     void add(List<ProducerRecord<String, byte[]>> verdictRecords, ConsumedOffset offset, Verdict verdict) {
         records.addAll(verdictRecords);
@@ -41,15 +58,6 @@ public final class IntakeBatch {
 
     boolean cancels(String room) {
         return cancelledRooms.contains(room);
-    }
-
-    /** Counts an accepted task into its pool's queue; returns the tasks and instances this batch queued before it. */
-    int[] queue(String pool, int instances) {
-        int[] counts = queued.computeIfAbsent(pool, p -> new int[2]);
-        int[] before = counts.clone();
-        counts[0]++;
-        counts[1] += instances;
-        return before;
     }
 
     boolean accepts(String room) {

@@ -129,14 +129,15 @@ public class IntakeRecords {
         LOG.info("Task {} accepted ({} from {}-{}@{})", task.roomId(), task.gameName(),
                 consumed.partition().topic(), consumed.partition().partition(), consumed.offset());
         java.time.Instant now = clock.instant();
-        TaskBook.QueuePlace place = book.queuePlace(task);
+        TaskBook.QueuePlace place = book.queuePlace(task, now);
         IntakeBatch batch = exchange.getVariable(BATCH, IntakeBatch.class);
-        int[] batchAhead = batch == null ? new int[2] : batch.queue(task.pool(), task.instances());
+        int[] batchAhead = batch == null ? new int[2]
+                : batch.queue(task.pool(), parser.priorities().rank(task.priority()), task.instances());
         GameEvent.Progress progress = new GameEvent.Progress(task.instances(), 0);
         GameEvent acceptedEvent = GameEvent.task(GameEvent.Type.ACCEPTED, task.roomId(), now)
-                .withPlacement(task.pool(), null).withProgress(progress);
+                .withPlacement(task.pool(), task.priority()).withProgress(progress);
         GameEvent queuedEvent = GameEvent.task(GameEvent.Type.QUEUED, task.roomId(), now)
-                .withPlacement(task.pool(), null).withProgress(progress)
+                .withPlacement(task.pool(), task.priority()).withProgress(progress)
                 .withQueue(place.position() + batchAhead[0], place.podsAhead() + batchAhead[1], place.podsActive());
         return List.of(ledgerFormat.toRecord(LedgerEntry.accepted(task.roomId(), task.data(), now)),
                 events.toRecord(acceptedEvent), events.toRecord(queuedEvent));

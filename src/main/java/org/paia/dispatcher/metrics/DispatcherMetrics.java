@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.paia.dispatcher.config.GpuPools;
+import org.paia.dispatcher.config.Priorities;
 import org.paia.dispatcher.failures.FailureClass;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.ledger.LedgerReader;
@@ -38,7 +39,7 @@ public class DispatcherMetrics {
     public static final List<String> PHASES = List.of("Pending", "Running", "Succeeded", "Failed", "Unknown");
     /** Classes of intake rejections, the values of {@code paia_tasks_rejected_total{reason_class}}. */
     public static final List<String> REJECTION_CLASSES = List.of("duplicate", "malformed", "unknown_game", "unknown_pool",
-            "invalid_field", "other");
+            "unknown_priority", "invalid_field", "other");
 
     private static final int REMEMBERED_INSTANCES = 100_000;
     private static final int REMEMBERED_GAME_ENDS = 10_000;
@@ -108,6 +109,24 @@ public class DispatcherMetrics {
         }
     }
 
+    /**
+     * Per GPU pool and priority class ({@code priority} = a configured class): the instances of open tasks of
+     * that class waiting for one of the pool's slots (the scheduler replica only; the others report 0).
+     */
+    public void watchPriorities(GpuPools pools, Priorities priorities, TaskBook book) {
+        for (String pool : pools.names()) {
+            for (String priority : priorities.classes()) {
+                Gauge.builder("paia.priority.waiting.instances", book, b -> b.waitingInstancesByPoolAndPriority()
+                                .getOrDefault(pool, Map.of()).getOrDefault(priority, 0))
+                        .description("Instances of open tasks of a priority class (as sent, before ageing) waiting for "
+                                + "a slot of a GPU pool (scheduler replica only)")
+                        .tag("pool", pool)
+                        .tag("priority", priority)
+                        .register(registry);
+            }
+        }
+    }
+
     private Counter rejectedCounter(String reasonClass) {
         return Counter.builder("paia.tasks.rejected")
                 .description("Tasks rejected by this replica's intake (REJECTED result and dead-letter copy committed)")
@@ -144,6 +163,9 @@ public class DispatcherMetrics {
         }
         if (reason.startsWith("unknown pool") || reason.startsWith("no pool")) {
             return "unknown_pool";
+        }
+        if (reason.startsWith("unknown priority")) {
+            return "unknown_priority";
         }
         if (reason.startsWith("field ")) {
             return "invalid_field";

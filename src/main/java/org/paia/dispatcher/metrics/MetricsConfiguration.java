@@ -3,6 +3,7 @@ package org.paia.dispatcher.metrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import org.paia.dispatcher.config.GpuPools;
+import org.paia.dispatcher.config.Priorities;
 import org.paia.dispatcher.ledger.Ledger;
 import org.paia.dispatcher.ledger.LedgerReader;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -20,9 +21,11 @@ public class MetricsConfiguration {
 
     @Bean
     DispatcherMetrics dispatcherMetrics(MeterRegistry registry, Ledger ledger, LedgerReader reader, Clock clock,
-                                        IntakeRecords intake, RunWatcher watcher, GpuPools pools, TaskBook book) {
+                                        IntakeRecords intake, RunWatcher watcher, GpuPools pools, Priorities priorities,
+                                        TaskBook book) {
         DispatcherMetrics metrics = new DispatcherMetrics(registry, reader, clock);
         metrics.watchPools(pools, book);
+        metrics.watchPriorities(pools, priorities, book);
         ledger.addCommittedListener(metrics::committed);
         reader.addAppliedListener(metrics::applied);
         // From the beans that see the work, not from route ids or endpoint names: editing a route cannot

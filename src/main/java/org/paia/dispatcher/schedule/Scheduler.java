@@ -45,12 +45,13 @@ public class Scheduler {
     }
 
     /**
-     * Claims the runs to launch now, within each pool's capacity; the {@code schedule-pass} route then records their
+     * Claims the runs to launch now, within each pool's capacity, in priority order aged by this scheduler's
+     * clock ({@link TaskBook#serviceOrder}); the {@code schedule-pass} route then records their
      * launches ({@link #launchRecords}) before any pod exists, so that a restarted scheduler looks for those
      * pods. Claims are given back ({@link #passFailed}) if that write fails.
      */
     public TaskBook.Claims claimDue() {
-        return book.claimDue(pools::capacity, maxAttempts);
+        return book.claimDue(pools::capacity, maxAttempts, clock.instant());
     }
 
     /**
@@ -79,7 +80,7 @@ public class Scheduler {
         for (GameRun run : claims.launch()) {
             entries.add(LedgerEntry.launched(run.roomId(), run.instance(), run.attempt(), run.podName(), now));
             events.add(GameEvent.instance(GameEvent.Type.STARTING, run.roomId(), run.instance(), run.attempt(),
-                    run.podName(), now).withPlacement(run.task().pool(), null));
+                    run.podName(), now).withPlacement(run.task().pool(), run.task().priority()));
         }
         return LedgerWrite.of(entries).with(events);
     }
@@ -119,7 +120,7 @@ public class Scheduler {
 
     /** The tasks whose runs are due next ({@code paia.scheduler.prefetch-rooms} of each pool), for prefetching. */
     public List<GameTask> upcoming() {
-        return book.upcoming(prefetchRooms);
+        return book.upcoming(prefetchRooms, clock.instant());
     }
 
     /** The launch failed in a way a later try may mend: the instance is claimed again on a later tick. */

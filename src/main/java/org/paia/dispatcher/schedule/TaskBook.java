@@ -3,6 +3,7 @@ package org.paia.dispatcher.schedule;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -10,10 +11,12 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.ToIntFunction;
 import org.paia.dispatcher.config.GpuPools;
+import org.paia.dispatcher.config.Priorities;
 import org.paia.dispatcher.ledger.LedgerEntry;
 import org.paia.dispatcher.pods.PodNames;
 import org.paia.dispatcher.task.GameTask;
@@ -383,24 +386,107 @@ public class TaskBook {
         return completed.size();
     }
 
-    /**
-     * The tasks whose runs are due next, at most {@code n} of each GPU pool, oldest first: the ones a launch
-     * will need the programs of soon, so that they can be fetched before a slot frees (per pool: a backlog
-     * in a full pool does not take the prefetching from the next tasks of another).
-     */
+    /** {@link #upcoming(int, Instant)} as at each task's acceptance: no task has aged. */
     public synchronized List<GameTask> upcoming(int n) {
+        return upcoming(n, null);
+    }
+
+    /**
+     * The tasks whose runs are due next, at most {@code n} of each GPU pool, in the order the next free slots
+     * go ({@link #serviceOrder}): the ones a launch will need the programs of soon, so that they can be
+     * fetched before a slot frees (per pool: a backlog in a full pool does not take the prefetching from the
+     * next tasks of another).
+     */
+    public synchronized List<GameTask> upcoming(int n, Instant now) {
         List<GameTask> next = new ArrayList<>();
         if (!caughtUp || !scheduling || n <= 0) {
             return next;
         }
+        List<OpenTask> waiting = new ArrayList<>(open.values().stream().filter(this::isWaiting).toList());
+        waiting.sort(serviceOrder(heldByRoom(), now));
         Map<String, Integer> perPool = new HashMap<>();
-        for (OpenTask t : open.values()) {
-            if (t.task != null && t.cancel == null && !completing.contains(t.roomId) && t.nextDue() >= 0
-                    && perPool.merge(t.task.pool(), 1, Integer::sum) <= n) {
+        for (OpenTask t : waiting) {
+            if (perPool.merge(t.task.pool(), 1, Integer::sum) <= n) {
                 next.add(t.task);
             }
         }
         return next;
+    }
+
+    /** Where a waiting task stands in its pool's queue: its 1-based place, and the instances of the tasks ahead of it. */
+    public record QueuePosition(String pool, int place, int instancesAhead) {
+    }
+
+    /**
+     * The place of this room's task among the tasks of its pool waiting for a slot, in the order the next
+     * free slots go ({@link #serviceOrder}) at {@code now}, as this replica's book has them; empty when the
+     * task is not open or has no instance waiting. {@code instancesAhead} counts every waiting instance of
+     * the tasks ahead; with fair shares they do not all start before this one (a task that gets a pod falls
+     * behind those holding fewer), so it is an upper bound, not a forecast. Per-class limits are not
+     * applied: a task of a class at its limit keeps its place and waits for a pod of its class to end.
+     */
+    public synchronized Optional<QueuePosition> queuePosition(String roomId, Instant now) {
+        OpenTask me = open.get(roomId);
+        if (me == null || !isWaiting(me)) {
+            return Optional.empty();
+        }
+        List<OpenTask> queue = new ArrayList<>(open.values().stream()
+                .filter(t -> isWaiting(t) && t.task.pool().equals(me.task.pool())).toList());
+        queue.sort(serviceOrder(heldByRoom(), now));
+        int ahead = 0;
+        for (OpenTask t : queue) {
+            if (t == me) {
+                break;
+            }
+            ahead += t.task.instances() - t.taken.cardinality();
+        }
+        return Optional.of(new QueuePosition(me.task.pool(), queue.indexOf(me) + 1, ahead));
+    }
+
+    /**
+     * Instances waiting for a slot, by pool and then by the priority class their task was sent with (not the
+     * class it has aged to). Only while this replica schedules: empty otherwise.
+     */
+    public synchronized Map<String, Map<String, Integer>> waitingInstancesByPoolAndPriority() {
+        Map<String, Map<String, Integer>> waiting = new HashMap<>();
+        if (!mayAct()) {
+            return waiting;
+        }
+        for (OpenTask t : open.values()) {
+            if (isWaiting(t)) {
+                waiting.computeIfAbsent(t.task.pool(), p -> new HashMap<>())
+                        .merge(t.task.priority(), t.task.instances() - t.taken.cardinality(), Integer::sum);
+            }
+        }
+        return waiting;
+    }
+
+    /** A valid open task, not being completed, with an instance that has neither an outcome nor a run in flight. */
+    private boolean isWaiting(OpenTask t) {
+        return t.task != null && t.cancel == null && !completing.contains(t.roomId) && t.nextDue() >= 0;
+    }
+
+    /** Game pods alive (being created, pending or running) by room: each task's share of the slots. */
+    private Map<String, Integer> heldByRoom() {
+        Map<String, Integer> held = new HashMap<>();
+        occupied.values().forEach(slot -> held.merge(slot.room(), 1, Integer::sum));
+        return held;
+    }
+
+    /**
+     * The order in which waiting tasks get a pool's free slots, the one place it is decided (claims,
+     * prefetching, queue positions): the best effective priority class first — the task's class
+     * ({@code data.priority}) lifted one class for every {@code paia.priorities.ageing} it has waited
+     * since its acceptance on the ledger ({@link Priorities#effectiveRank}) — then, within a class, the
+     * fair share: the fewest pods held ({@code held}, by room). A stable sort or a first-minimum search
+     * over tasks in the book's order (the order their acceptances were read) breaks the remaining ties:
+     * the oldest first. {@code now} comes from the scheduler's clock (null: no task has aged), so tests
+     * drive time and every scheduler computes the same order from the ledger.
+     */
+    Comparator<OpenTask> serviceOrder(Map<String, Integer> held, Instant now) {
+        Priorities priorities = parser.priorities();
+        return Comparator.<OpenTask>comparingInt(t -> priorities.effectiveRank(t.task.priority(), t.acceptedAt, now))
+                .thenComparingInt(t -> held.getOrDefault(t.roomId, 0));
     }
 
     /** Whether a task with this room id is on the ledger already (open or completed). */
@@ -452,31 +538,38 @@ public class TaskBook {
     }
 
     /**
-     * {@link #claimDue(ToIntFunction, int)} with one capacity for every pool: the whole capacity when all
-     * tasks run in one pool.
+     * {@link #claimDue(ToIntFunction, int, Instant)} with one capacity for every pool (the whole capacity when
+     * all tasks run in one pool), as at each task's acceptance: no task has aged.
      */
     public synchronized Claims claimDue(int capacity, int defaultMaxAttempts) {
-        return claimDue(pool -> capacity, defaultMaxAttempts);
+        return claimDue(pool -> capacity, defaultMaxAttempts, null);
+    }
+
+    /** {@link #claimDue(ToIntFunction, int, Instant)} as at each task's acceptance: no task has aged. */
+    public synchronized Claims claimDue(ToIntFunction<String> capacities, int defaultMaxAttempts) {
+        return claimDue(capacities, defaultMaxAttempts, null);
     }
 
     /**
      * Claims the runs to launch now, within each GPU pool's capacity ({@code capacities}: pool name →
      * pods that have not ended, and twice that many pods that exist, ended ones still being finished
-     * included) and each task's parallelism. A pod counts against its run's pool; a full pool never
-     * holds back the runs of another. Slots are shared fairly: each next slot goes to the task holding
-     * the fewest pods (the oldest task on a tie), so a single game never waits behind a large batch of
-     * its pool for more than one free slot. An instance out of attempts is claimed as exhausted (to be
+     * included), each priority class's limit in each pool ({@code paia.priorities.limits}) and each task's
+     * parallelism. A pod counts against its run's pool; a full pool never holds back the runs of another.
+     * Each next slot goes to the first task in {@link #serviceOrder} at {@code now}: the best effective
+     * priority class, aged by waiting; within a class, fair shares — the task holding the fewest pods (the
+     * oldest task on a tie), so a single game never waits behind a large batch of its class for more than
+     * one free slot. A task whose class is at its limit in its pool waits, and the slot goes to the next.
+     * Running pods are never preempted. An instance out of attempts is claimed as exhausted (to be
      * recorded failed), without a slot. Pods that exist for a due run are adopted whatever the limits:
      * they need no slot. Nothing is claimed before the ledger is read and the pods are listed.
      */
-    public synchronized Claims claimDue(ToIntFunction<String> capacities, int defaultMaxAttempts) {
+    public synchronized Claims claimDue(ToIntFunction<String> capacities, int defaultMaxAttempts, Instant now) {
         List<GameRun> launch = new ArrayList<>();
         List<GameRun> exhausted = new ArrayList<>();
         if (!caughtUp || !podsListed || !scheduling) {
             return new Claims(launch, exhausted);
         }
-        Map<String, Integer> held = new HashMap<>();
-        occupied.values().forEach(slot -> held.merge(slot.room(), 1, Integer::sum));
+        Map<String, Integer> held = heldByRoom();
         // Pods that exist for a due run (left by a previous leader) are adopted first, ended or not:
         // they hold their slot already (or need none), and a task at its parallelism, or a book held
         // back by ended pods that only adoption lets it finish, could otherwise never adopt them.
@@ -497,17 +590,20 @@ public class TaskBook {
         claimCancelled(cancelled, stop);
         List<OpenTask> candidates = new ArrayList<>();
         for (OpenTask t : open.values()) {
-            if (t.task != null && t.cancel == null && !completing.contains(t.roomId) && t.nextDue() >= 0) {
+            if (isWaiting(t)) {
                 candidates.add(t);
             }
         }
+        Priorities priorities = parser.priorities();
+        Comparator<OpenTask> order = serviceOrder(held, now);
         Map<String, Integer> alive = countByPool(occupied);
         Map<String, Integer> finishing = countByPool(ended);
+        Map<String, Integer> classAlive = countByPoolAndClass(occupied);
         Map<String, Integer> free = new HashMap<>();
         while (!candidates.isEmpty()) {
             OpenTask t = candidates.get(0);
             for (OpenTask c : candidates) {
-                if (held.getOrDefault(c.roomId, 0) < held.getOrDefault(t.roomId, 0)) {
+                if (order.compare(c, t) < 0) {
                     t = c;
                 }
             }
@@ -520,7 +616,11 @@ public class TaskBook {
                 int a = alive.getOrDefault(p, 0);
                 return Math.min(capacity - a, 2 * capacity - a - finishing.getOrDefault(p, 0));
             });
-            if (i < 0 || (!outOfAttempts && (poolFree <= 0 || held.getOrDefault(t.roomId, 0) >= t.task.parallelism()))) {
+            String poolClass = pool + "/" + t.task.priority();
+            OptionalInt classLimit = priorities.maxActivePods(t.task.priority());
+            boolean classFull = classLimit.isPresent() && classAlive.getOrDefault(poolClass, 0) >= classLimit.getAsInt();
+            if (i < 0 || (!outOfAttempts && (poolFree <= 0 || classFull
+                    || held.getOrDefault(t.roomId, 0) >= t.task.parallelism()))) {
                 candidates.remove(t);
                 continue;
             }
@@ -531,6 +631,7 @@ public class TaskBook {
                 occupied.put(run.podName(), new PodNames.Listed(t.roomId, i, attempt, false, pool));
                 held.merge(t.roomId, 1, Integer::sum);
                 free.put(pool, poolFree - 1);
+                classAlive.merge(poolClass, 1, Integer::sum);
                 launch.add(run);
             }
         }
@@ -578,6 +679,21 @@ public class TaskBook {
     /** The room's completion record while it is in the duplicate window (its task finished), or null. */
     public synchronized LedgerEntry completion(String roomId) {
         return completed.get(roomId);
+    }
+
+    /**
+     * Pods counted against each priority class's limit, by "pool/class": those of open tasks (the class as
+     * recorded, the same for every scheduler). A pod whose task is over counts against its pool only.
+     */
+    private Map<String, Integer> countByPoolAndClass(Map<String, PodNames.Listed> pods) {
+        Map<String, Integer> counts = new HashMap<>();
+        for (PodNames.Listed pod : pods.values()) {
+            OpenTask t = pod.room() == null ? null : open.get(pod.room());
+            if (t != null && t.task != null) {
+                counts.merge(t.task.pool() + "/" + t.task.priority(), 1, Integer::sum);
+            }
+        }
+        return counts;
     }
 
     /**
@@ -840,11 +956,13 @@ public class TaskBook {
 
     /**
      * The place a task just accepted takes in its pool's queue, as this replica's book has it: every open task
-     * of the pool with instances waiting for a slot is served first (older, and no lower in class), and the pods
+     * of the pool with instances waiting for a slot and no lower in (aged) class is served first, and the pods
      * alive are the pool's launched instances with no outcome yet. A snapshot for the QUEUED event; on a replica
      * that does not schedule, runs claimed but not yet recorded are not seen.
      */
-    public synchronized QueuePlace queuePlace(GameTask task) {
+    public synchronized QueuePlace queuePlace(GameTask task, Instant now) {
+        Priorities priorities = parser.priorities();
+        int myRank = priorities.rank(task.priority());
         int tasksAhead = 0;
         int podsAhead = 0;
         int active = 0;
@@ -855,7 +973,8 @@ public class TaskBook {
             int started = Math.max(t.stages.size(), t.taken.cardinality());
             int waiting = t.task.instances() - started;
             active += Math.max(0, started - t.outcomes.size());
-            if (waiting > 0 && t.cancel == null && !completing.contains(t.roomId)) {
+            if (waiting > 0 && t.cancel == null && !completing.contains(t.roomId)
+                    && priorities.effectiveRank(t.task.priority(), t.acceptedAt, now) <= myRank) {
                 tasksAhead++;
                 podsAhead += waiting;
             }

@@ -11,9 +11,11 @@ import java.util.List;
  * @param parallelism the most pods of this task alive at once (at most {@code instances})
  * @param maxAttempts the most attempts per instance the task asks for, or 0 for the configured default
  * @param pool        the GPU pool its pods run in ({@code data.pool}, else the game's pool, else the default one)
+ * @param priority    its priority class ({@code data.priority}, else {@code paia.priorities.default})
  */
 public record GameTask(String roomId, long gameId, String gameName, List<Program> programs,
-                       int instances, int parallelism, int maxAttempts, String pool, ObjectNode data) {
+                       int instances, int parallelism, int maxAttempts, String pool, String priority,
+                       ObjectNode data) {
 
     /** Attempts allowed per instance: the task's own {@code max_attempts}, else the configured default. */
     public int attemptsAllowed(int configuredDefault) {

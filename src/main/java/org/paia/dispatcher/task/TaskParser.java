@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import org.paia.dispatcher.config.DispatcherProperties;
 import org.paia.dispatcher.config.GpuPools;
+import org.paia.dispatcher.config.Priorities;
 
 /**
  * Turns the raw bytes of a task message into a {@link GameTask}, or says exactly what is wrong with
@@ -36,6 +37,7 @@ public class TaskParser {
     private final DispatcherProperties.Limits limits;
     private final Set<String> games;
     private final GpuPools pools;
+    private final Priorities priorities;
     private final URI account;
     /** Room ids become pod names, labels and workspace folders (paia.limits.room-id-pattern). */
     private final Pattern roomIdPattern;
@@ -47,9 +49,16 @@ public class TaskParser {
         this(mapper, limits, games, GpuPools.single(1), accountUrl);
     }
 
+    /** A parser with the default priority classes ({@link Priorities#defaults()}). */
     public TaskParser(ObjectMapper mapper, DispatcherProperties.Limits limits, Set<String> games, GpuPools pools,
                       String accountUrl) {
+        this(mapper, limits, games, pools, Priorities.defaults(), accountUrl);
+    }
+
+    public TaskParser(ObjectMapper mapper, DispatcherProperties.Limits limits, Set<String> games, GpuPools pools,
+                      Priorities priorities, String accountUrl) {
         this.pools = pools;
+        this.priorities = priorities;
         this.mapper = mapper.copy();
         this.mapper.getFactory().setStreamReadConstraints(
                 StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING).build());
@@ -231,8 +240,35 @@ public class TaskParser {
                 count(data, "parallelism", 1, Integer.MAX_VALUE, null, instances, roomId));
         int maxAttempts = count(data, "max_attempts", 1, limits.getMaxAttempts(), "paia.limits.max-attempts", 0, roomId);
         String pool = pool(data, gameName, roomId);
+        String priority = priority(data, roomId);
         return new GameTask(roomId, gameId.asLong(), gameName, programs(data, roomId), instances, parallelism,
-                maxAttempts, pool, data);
+                maxAttempts, pool, priority, data);
+    }
+
+    /** The priority classes tasks are validated against, and the scheduler orders them by. */
+    public Priorities priorities() {
+        return priorities;
+    }
+
+    /**
+     * The task's priority class: {@code data.priority} when given, else {@code paia.priorities.default}. A
+     * class that is not configured is rejected. A task accepted before priorities existed has none, so a
+     * rebuild from the ledger gives it the default class.
+     */
+    private String priority(ObjectNode data, String roomId) {
+        JsonNode node = data.get("priority");
+        if (node == null || node.isNull()) {
+            return priorities.defaultClass();
+        }
+        if (!node.isTextual()) {
+            throw new TaskRejectedException("field 'data.priority' must be a string naming a priority class (configured: "
+                    + priorities.classes() + ")", roomId);
+        }
+        if (!priorities.isConfigured(node.asText())) {
+            throw new TaskRejectedException("unknown priority 'data.priority'=" + printable(node.asText())
+                    + " is not configured (configured: " + priorities.classes() + ")", roomId);
+        }
+        return node.asText();
     }
 
     /**

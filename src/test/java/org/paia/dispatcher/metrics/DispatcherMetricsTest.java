@@ -3,6 +3,7 @@ package org.paia.dispatcher.metrics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -63,6 +64,8 @@ class DispatcherMetricsTest {
         assertThat(DispatcherMetrics.rejectionClass("unknown game 'data.game_name'=\"x\"")).isEqualTo("unknown_game");
         assertThat(DispatcherMetrics.rejectionClass("unknown pool 'data.pool'=\"h100\" is not configured"))
                 .isEqualTo("unknown_pool");
+        assertThat(DispatcherMetrics.rejectionClass("unknown priority 'data.priority'=\"vip\" is not configured"))
+                .isEqualTo("unknown_priority");
         assertThat(DispatcherMetrics.rejectionClass("field 'data.ws_uri' must be a ws:// or wss:// URI"))
                 .isEqualTo("invalid_field");
         assertThat(DispatcherMetrics.rejectionClass("something new")).isEqualTo("other");
@@ -79,6 +82,27 @@ class DispatcherMetricsTest {
         assertThat(registry.get("paia.pool.capacity").tags("pool", "default").gauge().value()).isEqualTo(3);
         assertThat(registry.get("paia.pool.active.pods").tags("pool", "default").gauge().value()).isZero();
         assertThat(registry.get("paia.pool.waiting.instances").tags("pool", "default").gauge().value()).isZero();
+    }
+
+    @Test
+    void eachPoolHasItsWaitingInstancesByPriorityClass() {
+        org.paia.dispatcher.schedule.TaskBook book = new org.paia.dispatcher.schedule.TaskBook(
+                new org.paia.dispatcher.task.TaskParser(new ObjectMapper(),
+                        new org.paia.dispatcher.config.DispatcherProperties.Limits(), java.util.Set.of("kart_3d"),
+                        "http://127.0.0.1:10000/devstoreaccount1"));
+        book.markCaughtUp();
+        book.startScheduling();
+        ObjectNode data = new ObjectMapper().createObjectNode().put("game_id", 7).put("game_name", "kart_3d")
+                .put("room_id", "r").put("ws_uri", "ws://web/ws").put("instances", 3).put("priority", "ranked");
+        data.putArray("programs").addObject().put("url", "http://127.0.0.1:10000/devstoreaccount1/user-1/p").put("code_name", "p");
+        book.apply(LedgerEntry.accepted("r", data, T0));
+        metrics.watchPriorities(org.paia.dispatcher.config.GpuPools.single(3),
+                org.paia.dispatcher.config.Priorities.defaults(), book);
+
+        assertThat(registry.get("paia.priority.waiting.instances").tags("pool", "default", "priority", "ranked").gauge()
+                .value()).isEqualTo(3);
+        assertThat(registry.get("paia.priority.waiting.instances").tags("pool", "default", "priority", "tournament")
+                .gauge().value()).isZero();
     }
 
     private io.micrometer.core.instrument.Timer gap() {

@@ -479,4 +479,178 @@ class TaskBookTest {
         assertThat(book.upcoming(2)).as("gpu-a's backlog leaves room for default's next task")
                 .extracting(org.paia.dispatcher.task.GameTask::roomId).containsExactly("a1", "a2", "d1");
     }
+
+    // ---- Priorities (issue 14, point 3) ----
+
+    private static final Instant T0 = Instant.parse("2026-12-02T12:00:00Z");
+    private static final java.time.Duration AGEING = java.time.Duration.ofMinutes(5);
+
+    /** A book whose tasks run in one pool, with the default classes (tournament > ranked > practice), 5 min ageing and these limits. */
+    private TaskBook prioritizedBook(Map<String, Integer> classLimits) {
+        DispatcherProperties.PrioritySettings settings = new DispatcherProperties.PrioritySettings();
+        settings.setAgeing(AGEING);
+        Map<String, DispatcherProperties.ClassLimits> limits = new HashMap<>();
+        classLimits.forEach((c, max) -> {
+            DispatcherProperties.ClassLimits limit = new DispatcherProperties.ClassLimits();
+            limit.setMaxActivePods(max);
+            limits.put(c, limit);
+        });
+        settings.setLimits(limits);
+        TaskBook prioritized = new TaskBook(new TaskParser(mapper, new DispatcherProperties.Limits(), Set.of("kart_3d"),
+                GpuPools.single(1), org.paia.dispatcher.config.Priorities.of(settings), ACCOUNT));
+        prioritized.markCaughtUp();
+        prioritized.startScheduling();
+        prioritized.podsListed(Map.of());
+        return prioritized;
+    }
+
+    /** Claims with one pool of this capacity and 3 attempts, at {@code now}. */
+    private List<GameRun> claimAt(int capacity, Instant now) {
+        return book.claimDue(pool -> capacity, 3, now).launch();
+    }
+
+    /** Accepts a task of this class (null: none named) at {@code at} on the ledger. */
+    private void acceptAt(String room, String priority, Instant at, String fields) {
+        String all = priority == null ? fields : "\"priority\": \"" + priority + "\"" + (fields.isEmpty() ? "" : ", " + fields);
+        book.apply(acceptance(room, all, at));
+    }
+
+    private void succeedAt(GameRun run, Instant at) {
+        book.apply(LedgerEntry.outcome(run.roomId(), run.instance(), run.attempt(), run.podName(), Outcome.SUCCEEDED,
+                null, null, null, null, at, at));
+        book.podGone(run.podName());
+    }
+
+    @Test
+    void aFreeSlotGoesToTheHigherClassEvenWhenTheLowerOneWasAcceptedFirst() {
+        book = prioritizedBook(Map.of());
+        acceptAt("running", "ranked", T0, "");
+        GameRun running = claimAt(1, T0).get(0);
+        acceptAt("practice", null, T0.plusSeconds(1), "");
+        acceptAt("ranked", "ranked", T0.plusSeconds(2), "");
+        acceptAt("tournament", "tournament", T0.plusSeconds(3), "");
+        assertThat(claimAt(1, T0.plusSeconds(4))).as("the pool is full").isEmpty();
+
+        succeedAt(running, T0.plusSeconds(5));
+        assertThat(claimAt(1, T0.plusSeconds(5))).extracting(GameRun::roomId).containsExactly("tournament");
+        assertThat(book.upcoming(5, T0.plusSeconds(5))).as("prefetching follows the same order")
+                .extracting(org.paia.dispatcher.task.GameTask::roomId).containsExactly("ranked", "practice");
+    }
+
+    // Within one class the fair share is as before: the task holding the fewest pods gets the next slot,
+    // the oldest on a tie, so a single tournament game never waits behind a tournament batch for more than one slot.
+    @Test
+    void withinAClassTheFairShareIsUnchanged() {
+        book = prioritizedBook(Map.of());
+        acceptAt("batch", "tournament", T0, "\"instances\": 50");
+        acceptAt("practice-batch", "practice", T0.plusSeconds(1), "\"instances\": 50");
+        List<GameRun> running = claimAt(3, T0.plusSeconds(2));
+        assertThat(running).as("the tournament batch takes every slot").allMatch(r -> r.roomId().equals("batch"));
+        acceptAt("single", "tournament", T0.plusSeconds(3), "");
+        acceptAt("single2", "tournament", T0.plusSeconds(4), "");
+
+        succeedAt(running.get(0), T0.plusSeconds(5));
+        assertThat(claimAt(3, T0.plusSeconds(5))).extracting(GameRun::roomId).containsExactly("single");
+        succeedAt(running.get(1), T0.plusSeconds(6));
+        assertThat(claimAt(3, T0.plusSeconds(6))).extracting(GameRun::roomId).containsExactly("single2");
+        succeedAt(running.get(2), T0.plusSeconds(7));
+        assertThat(claimAt(3, T0.plusSeconds(7))).as("then the batch, still ahead of practice")
+                .extracting(GameRun::roomId).containsExactly("batch");
+    }
+
+    // The starvation bound: one slot, a practice task (rank 2) accepted at T0, and a stream of tournament tasks,
+    // a new one accepted every minute whatever runs, each game 3 minutes long. Without ageing the practice task
+    // would never start; with it, it competes as a tournament task from T0 + 2 x ageing, and being older than
+    // every tournament task still waiting it takes the next slot that frees: it starts no later than
+    // rank x ageing + one game's length after its acceptance.
+    @Test
+    void aPracticeTaskWaitingBehindAStreamOfTournamentTasksStartsWithinTheAgeingBound() {
+        book = prioritizedBook(Map.of());
+        java.time.Duration game = java.time.Duration.ofMinutes(3);
+        java.time.Duration arrivals = java.time.Duration.ofMinutes(1);
+        acceptAt("t-0", "tournament", T0.minusSeconds(1), "");
+        GameRun running = claimAt(1, T0.minusSeconds(1)).get(0);
+        Instant runningUntil = T0.minusSeconds(1).plus(game);
+        acceptAt("practice", "practice", T0, "");
+        Instant bound = T0.plus(AGEING.multipliedBy(2)).plus(game);
+
+        Instant nextArrival = T0.plusSeconds(1);
+        int arrived = 0;
+        Instant practiceStarted = null;
+        List<String> order = new java.util.ArrayList<>();
+        for (Instant now = T0; practiceStarted == null && !now.isAfter(bound.plus(game)); now = now.plusSeconds(10)) {
+            while (!nextArrival.isAfter(now)) {
+                acceptAt("t-" + ++arrived, "tournament", nextArrival, "");
+                nextArrival = nextArrival.plus(arrivals);
+            }
+            if (running != null && !runningUntil.isAfter(now)) {
+                succeedAt(running, now);
+                running = null;
+            }
+            for (GameRun run : claimAt(1, now)) {
+                order.add(run.roomId());
+                running = run;
+                runningUntil = now.plus(game);
+                if (run.roomId().equals("practice")) {
+                    practiceStarted = now;
+                }
+            }
+        }
+        assertThat(order).as("tournament tasks ran first").startsWith("t-1");
+        assertThat(practiceStarted).as("the practice task started, ahead of the tournament tasks still waiting").isNotNull()
+                .isBeforeOrEqualTo(bound);
+        assertThat(book.queuePosition("t-" + arrived, practiceStarted)).as("tournament tasks still waited").isPresent();
+    }
+
+    @Test
+    void aClassAtItsLimitInAPoolWaitsAndTheSlotGoesToTheNextTask() {
+        book = prioritizedBook(Map.of("practice", 2));
+        acceptAt("practice", "practice", T0, "\"instances\": 10");
+        acceptAt("other-practice", null, T0.plusSeconds(1), "");
+        List<GameRun> first = claimAt(4, T0.plusSeconds(2));
+        assertThat(first).as("practice holds at most 2 of the 4 slots").hasSize(2)
+                .extracting(GameRun::roomId).containsExactlyInAnyOrder("practice", "other-practice");
+
+        acceptAt("ranked", "ranked", T0.plusSeconds(3), "\"instances\": 3");
+        assertThat(claimAt(4, T0.plusSeconds(3))).as("the free slots go to other classes")
+                .extracting(GameRun::roomId).containsExactly("ranked", "ranked");
+        succeedAt(first.get(0), T0.plusSeconds(4));
+        assertThat(claimAt(4, T0.plusSeconds(4))).as("ranked holds more, but is ahead by class")
+                .extracting(GameRun::roomId).containsExactly("ranked");
+        acceptAt("tournament", "tournament", T0.plusSeconds(5), "");
+        succeedAt(first.get(1), T0.plusSeconds(6));
+        assertThat(claimAt(4, T0.plusSeconds(6))).extracting(GameRun::roomId)
+                .containsExactly("tournament");
+        assertThat(claimAt(4, T0.plusSeconds(6))).as("the pool is full").isEmpty();
+    }
+
+    // A practice task at its limit keeps it even once aged to the top class: the limit counts the class it was sent with.
+    @Test
+    void anAgedTaskStillCountsAgainstItsOwnClassesLimit() {
+        book = prioritizedBook(Map.of("practice", 1));
+        acceptAt("p1", "practice", T0, "");
+        acceptAt("p2", "practice", T0, "");
+        assertThat(claimAt(3, T0.plus(AGEING.multipliedBy(3)))).extracting(GameRun::roomId)
+                .containsExactly("p1");
+    }
+
+    @Test
+    void aWaitingTasksQueuePositionIsItsPlaceInItsPoolsServiceOrder() {
+        book = prioritizedBook(Map.of());
+        acceptAt("running", "tournament", T0, "\"instances\": 2, \"parallelism\": 1");
+        claimAt(1, T0);
+        acceptAt("practice", "practice", T0.plusSeconds(1), "\"instances\": 4");
+        acceptAt("ranked", "ranked", T0.plusSeconds(2), "");
+        acceptAt("tournament", "tournament", T0.plusSeconds(3), "\"instances\": 3");
+
+        Instant now = T0.plusSeconds(10);
+        assertThat(book.queuePosition("tournament", now)).as("ahead of the running task, which holds a pod")
+                .hasValue(new TaskBook.QueuePosition("default", 1, 0));
+        assertThat(book.queuePosition("running", now)).hasValue(new TaskBook.QueuePosition("default", 2, 3));
+        assertThat(book.queuePosition("ranked", now)).hasValue(new TaskBook.QueuePosition("default", 3, 4));
+        assertThat(book.queuePosition("practice", now)).hasValue(new TaskBook.QueuePosition("default", 4, 5));
+        assertThat(book.queuePosition("practice", T0.plusSeconds(1).plus(AGEING)))
+                .as("aged to ranked, and older than the ranked task").hasValue(new TaskBook.QueuePosition("default", 3, 4));
+        assertThat(book.queuePosition("unknown", now)).isEmpty();
+    }
 }

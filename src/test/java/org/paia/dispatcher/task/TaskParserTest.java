@@ -256,4 +256,32 @@ class TaskParserTest {
         assertRejected(batch("\"pool\": \"../x\""), "field 'data.pool' must be a string matching");
         assertRejected(batch("\"pool\": \"" + "a".repeat(64) + "\""), "field 'data.pool' must be a string matching");
     }
+
+    @Test
+    void aTasksPriorityIsItsDataPriorityElseTheDefaultClass() throws Exception {
+        assertThat(parse(batch("\"priority\": \"tournament\"")).priority()).isEqualTo("tournament");
+        assertThat(parse(batch("\"priority\": \"ranked\"")).priority()).isEqualTo("ranked");
+        assertThat(parse(seed()).priority()).as("none: paia.priorities.default").isEqualTo("practice");
+        assertThat(parse(batch("\"priority\": null")).priority()).as("null: as if absent").isEqualTo("practice");
+
+        DispatcherProperties.PrioritySettings settings = new DispatcherProperties.PrioritySettings();
+        settings.setDefault("ranked");
+        TaskParser rankedByDefault = new TaskParser(new ObjectMapper(), new DispatcherProperties.Limits(),
+                Set.of("kart_3d"), GpuPools.single(1), org.paia.dispatcher.config.Priorities.of(settings), ACCOUNT);
+        assertThat(parseWith(rankedByDefault, seed()).priority()).isEqualTo("ranked");
+        assertThat(parse(batch("\"priority\": \"tournament\"")).data().path("priority").asText())
+                .as("the field stays in data, for the game").isEqualTo("tournament");
+    }
+
+    @Test
+    void aPriorityThatIsNotConfiguredIsRejectedNamingItAndTheConfiguredClasses() throws Exception {
+        assertThatThrownBy(() -> parse(batch("\"priority\": \"vip\"")))
+                .isInstanceOf(TaskRejectedException.class)
+                .hasMessage("unknown priority 'data.priority'=\"vip\" is not configured "
+                        + "(configured: [tournament, ranked, practice])");
+        assertRejected(batch("\"priority\": \"Tournament\""), "unknown priority 'data.priority'=\"Tournament\"");
+        assertRejected(batch("\"priority\": 1"),
+                "field 'data.priority' must be a string naming a priority class (configured: [tournament, ranked, practice])");
+        assertRejected(batch("\"priority\": [\"tournament\"]"), "field 'data.priority' must be a string");
+    }
 }
