@@ -11,7 +11,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.paia.dispatcher.events.GameEvent;
 import org.paia.dispatcher.ledger.Ledger;
+import org.paia.dispatcher.ledger.LedgerEntry;
+import org.paia.dispatcher.ledger.LedgerWrite;
 import org.paia.dispatcher.ledger.Outcome;
 import org.paia.dispatcher.results.RunFinisher;
 import org.paia.dispatcher.schedule.GameRun;
@@ -106,7 +109,7 @@ class GameEventsIT extends DispatcherIT {
     }
 
     // The ledger decides at commit which stage records and events go out: a RUNNING recorded already is not sent
-    // again, an UPLOADING done again is sent as a replay, and nothing is sent after the instance's outcome.
+    // again, a launch or an UPLOADING done again is sent as a replay, and nothing is sent after the outcome.
     @Test
     void aStageReportedTwiceIsSentOnceAndAnUploadDoneAgainIsAReplay() throws Exception {
         String room = newRoom();
@@ -116,6 +119,11 @@ class GameEventsIT extends DispatcherIT {
         GameRun run = book.createdRuns().stream().filter(r -> r.roomId().equals(room)).findFirst().orElseThrow();
 
         ledger.write(runWatcher.runningRecord(new RunStarted(run, Instant.now())));
+        // the same attempt launched again (what a new scheduler does when it adopts the pod): a replay, and the
+        // instance key's latest record stays RUNNING
+        ledger.write(LedgerWrite.of(LedgerEntry.launched(room, 0, 0, run.podName(), Instant.now()))
+                .with(GameEvent.instance(GameEvent.Type.STARTING, room, 0, 0, run.podName(), Instant.now())));
+        assertThat(book.recordedStage(room, 0)).isEqualTo(new TaskBook.Stage(0, LedgerEntry.Type.INSTANCE_RUNNING.stage()));
         FinishedRun early = new FinishedRun(run, Outcome.SUCCEEDED, null, null, Instant.now(), Instant.now());
         ledger.write(runFinisher.uploading(early));
         ledger.write(runFinisher.uploading(early));
@@ -123,14 +131,14 @@ class GameEventsIT extends DispatcherIT {
         assertThat(awaitResult(room).path("outcome").asText()).isEqualTo("SUCCEEDED");
         await().atMost(Duration.ofSeconds(10)).until(() -> names(eventsOf(room)).contains("FINISHED"));
         List<JsonNode> events = eventsOf(room);
-        assertThat(names(events)).containsExactly("ACCEPTED", "QUEUED", "STARTING/0", "RUNNING/0", "UPLOADING/0",
-                "UPLOADING/0", "UPLOADING/0", "FINISHED/0", "FINISHED");
+        assertThat(names(events)).containsExactly("ACCEPTED", "QUEUED", "STARTING/0", "RUNNING/0", "STARTING/0",
+                "UPLOADING/0", "UPLOADING/0", "UPLOADING/0", "FINISHED/0", "FINISHED");
         assertThat(events.stream().map(e -> e.path("replay").asBoolean(false)).toList())
-                .containsExactly(false, false, false, false, false, true, true, false, false);
+                .containsExactly(false, false, false, false, true, false, true, true, false, false);
 
         // After the outcome: neither a stage nor a second outcome of the instance is written.
         ledger.write(runFinisher.uploading(early));
         Thread.sleep(1000);
-        assertThat(names(eventsOf(room))).hasSize(9);
+        assertThat(names(eventsOf(room))).hasSize(10);
     }
 }

@@ -52,8 +52,12 @@ public class Ledger {
         }
     }
 
-    /** What a commit does with a record of a run's stage: write it, drop it (recorded already), or send its event again marked as a replay. */
-    private enum Decision { KEEP, DROP, REPLAY }
+    /**
+     * What a commit does with a record of a run's stage and its event: write both; drop both (recorded already);
+     * send the event again marked as a replay and drop the record (a further stage is recorded: the key's latest
+     * record must not go back); or send the event as a replay and write the record (the same stage again).
+     */
+    private enum Decision { KEEP, DROP, REPLAY, REPLAY_KEEP }
 
     /** Run stages and outcomes recorded by the writes before this one in the same group, not yet applied to the book. */
     private static final class Overlay {
@@ -137,7 +141,7 @@ public class Ledger {
             if (entry.type().stage() > 0 && entry.instance() != null) {
                 decisions.put(stageKey(entry.roomId(), entry.instance(), entry.type()), decision);
             }
-            if (decision == Decision.KEEP) {
+            if (decision == Decision.KEEP || decision == Decision.REPLAY_KEEP) {
                 kept.add(entry);
                 records.add(toRecord(entry));
                 if (entry.type().stage() > 0 && entry.instance() != null && entry.attempt() != null) {
@@ -158,7 +162,7 @@ public class Ledger {
             if (decision == Decision.DROP) {
                 continue;
             }
-            GameEvent out = decision == Decision.REPLAY ? event.asReplay() : event;
+            GameEvent out = decision == Decision.REPLAY || decision == Decision.REPLAY_KEEP ? event.asReplay() : event;
             GameEvent.Progress progress = book.progress(event.roomId());
             if (progress != null) {
                 out = out.withProgress(new GameEvent.Progress(progress.instances(),
@@ -172,9 +176,7 @@ public class Ledger {
 
     private Decision decide(LedgerEntry entry, Overlay overlay) {
         LedgerEntry.Type type = entry.type();
-        if (entry.instance() == null || entry.attempt() == null
-                || (type != LedgerEntry.Type.INSTANCE_RUNNING && type != LedgerEntry.Type.INSTANCE_UPLOADING
-                && type != LedgerEntry.Type.INSTANCE_OUTCOME)) {
+        if (entry.instance() == null || entry.attempt() == null || type.stage() == 0) {
             return Decision.KEEP;
         }
         TaskBook.Stage recorded = TaskBook.Stage.max(book.recordedStage(entry.roomId(), entry.instance()),
@@ -185,6 +187,14 @@ public class Ledger {
         TaskBook.Stage mine = new TaskBook.Stage(entry.attempt(), type.stage());
         if (recorded == null || recorded.compareTo(mine) < 0) {
             return Decision.KEEP;
+        }
+        if (recorded.attempt() != entry.attempt()) {
+            return Decision.DROP; // a later attempt is under way
+        }
+        if (type == LedgerEntry.Type.INSTANCE_LAUNCHED) {
+            // The same attempt launched again: a new scheduler adopts or creates its pod (a takeover), or a failed
+            // launch is tried again. Its STARTING is a replay; the record is written only while it is the latest.
+            return recorded.equals(mine) ? Decision.REPLAY_KEEP : Decision.REPLAY;
         }
         return type == LedgerEntry.Type.INSTANCE_UPLOADING && recorded.equals(mine) ? Decision.REPLAY : Decision.DROP;
     }

@@ -285,10 +285,23 @@ final class ChaosCluster implements AutoCloseable {
 
     /** Publishes a batch run (simulated games of the node's default length) and returns its room. */
     String publishBatch(int instances, int parallelism) {
+        return publishBatch(instances, parallelism, null);
+    }
+
+    /** {@link #publishBatch(int, int)} with games that last {@code gameMillis} each. */
+    String publishBatch(int instances, int parallelism, Long gameMillis) {
         String room = java.util.UUID.randomUUID().toString();
-        publishTask(room, null, instances, parallelism);
+        publishTask(room, gameMillis, instances, parallelism);
         flush();
         return room;
+    }
+
+    /** Publishes a cancel_cmd for the room, keyed by the room as its task, and waits until the broker has it. */
+    void cancel(String roomId, String reason) {
+        String cancel = """
+                {"type": "cancel_cmd", "data": {"room_id": "%s", "reason": "%s"}}""".formatted(roomId, reason);
+        producer.send(new ProducerRecord<>("paia.game.tasks", roomId, cancel.getBytes(StandardCharsets.UTF_8)));
+        flush();
     }
 
     /** Publishes {@code count} tasks for new rooms and waits until the broker has them; returns the rooms. */
@@ -319,6 +332,11 @@ final class ChaosCluster implements AutoCloseable {
 
     ResultCollector collectResults() {
         return new ResultCollector(bootstrapServers(), "paia.game.results");
+    }
+
+    /** The lifecycle events, read committed from the beginning (the topic exists once a dispatcher has started). */
+    ResultCollector collectEvents() {
+        return new ResultCollector(bootstrapServers(), "paia.game.events");
     }
 
     ExternalKafka kafka() {

@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
@@ -72,6 +73,61 @@ class ExactlyOnceChaosIT {
                         + cluster.peakPods());
                 assertThat(cluster.peakAlive()).as("game pods alive at once (capacity 5), across 20 restarts")
                         .isLessThanOrEqualTo(5);
+            } finally {
+                last.stop();
+            }
+            last.assertCleanShutdown();
+        }
+    }
+
+    // Cancels crossing kill -9 (issue 14): in each of five rounds, 8 tasks of 3 s games and a batch (6 games of
+    // 2 s, 2 at a time) go out, a dispatcher starts, and cancels for half the tasks and the batch are sent at
+    // random moments (seeded) while the dispatcher is killed -9 at another: some cancels are judged, recorded
+    // or acted upon when it dies, some wait on the topic for the next one, some cross their game's own end.
+    // Each room still gets one result (a cancelled one CANCELLED, or SUCCEEDED when its games ended first) and
+    // one story of events; no game starts after its outcome, whether the game's or the cancel's.
+    @Test
+    void cancelsCrossingKillNinesStillYieldOneResultEach() throws Exception {
+        try (ChaosCluster cluster = new ChaosCluster("cancel")) {
+            cluster.registerReplica("replica-a");
+            Random random = new Random(20261202);
+            Set<String> cancelled = new java.util.TreeSet<>();
+            Map<String, Integer> killedDuring = new TreeMap<>();
+            for (int round = 1; round <= 5; round++) {
+                List<String> rooms = cluster.publishTasks(8, 3000L);
+                String batch = cluster.publishBatch(6, 2, 2000L);
+                DispatcherProcess dispatcher = DispatcherProcess.start(cluster, "replica-a", round).awaitStarted();
+                List<String> toCancel = new ArrayList<>(rooms.subList(0, 4));
+                toCancel.add(batch);
+                java.util.Collections.shuffle(toCancel, random);
+                int killAt = 1000 + random.nextInt(7000);
+                boolean killed = false;
+                long start = System.currentTimeMillis();
+                for (String room : toCancel) {
+                    long at = start + random.nextInt(8000);
+                    if (!killed && at >= start + killAt) {
+                        Thread.sleep(Math.max(0, start + killAt - System.currentTimeMillis()));
+                        killedDuring.merge(dispatcher.kill(), 1, Integer::sum);
+                        killed = true;
+                    }
+                    Thread.sleep(Math.max(0, at - System.currentTimeMillis()));
+                    cluster.cancel(room, "round " + round);
+                    cancelled.add(room);
+                }
+                if (!killed) {
+                    Thread.sleep(Math.max(0, start + killAt - System.currentTimeMillis()));
+                    killedDuring.merge(dispatcher.kill(), 1, Integer::sum);
+                }
+            }
+            System.out.println("[chaos] kill -9 moments by last logged stage: " + killedDuring);
+
+            DispatcherProcess last = DispatcherProcess.start(cluster, "replica-a", 6).awaitStarted();
+            try (ResultCollector results = cluster.collectResults()) {
+                assertExactlyOnce(cluster, results, cancelled);
+                Map<String, Long> outcomes = cancelled.stream().collect(Collectors.groupingBy(
+                        room -> results.json(room).get(0).path("outcome").asText(), TreeMap::new, Collectors.counting()));
+                System.out.println("[chaos] outcomes of the " + cancelled.size() + " cancelled rooms: " + outcomes);
+                assertThat(outcomes).as("cancels that took effect").containsKey("CANCELLED");
             } finally {
                 last.stop();
             }
@@ -362,12 +418,18 @@ class ExactlyOnceChaosIT {
         return out.toString();
     }
 
-    /**
-     * Every room published got exactly one result, SUCCEEDED, with exact counts for a batch; no instance
-     * ever had two live pods; no game pod is left; no game started again once its outcome was recorded;
-     * no dispatcher log holds the tasks' token.
-     */
     private static void assertExactlyOnce(ChaosCluster cluster, ResultCollector results) throws Exception {
+        assertExactlyOnce(cluster, results, Set.of());
+    }
+
+    /**
+     * Every room published got exactly one result, with exact counts for a batch: SUCCEEDED, or for a room that
+     * was sent a cancel, CANCELLED or SUCCEEDED (the games ended first); no instance ever had two live pods; no
+     * game pod is left; no game started again once its outcome was recorded; no dispatcher log holds the tasks'
+     * token; and the lifecycle events tell each room's story once ({@link #assertEventsOnce}).
+     */
+    private static void assertExactlyOnce(ChaosCluster cluster, ResultCollector results, Set<String> cancelled)
+            throws Exception {
         Map<String, Integer> rooms = cluster.published();
         awaitAllResults(cluster, results);
         // a late duplicate would arrive within a couple of scheduling/relist rounds
@@ -385,17 +447,99 @@ class ExactlyOnceChaosIT {
         assertThat(duplicated).as("rooms with more than one result").isEmpty();
         assertThat(perRoom.keySet()).containsExactlyInAnyOrderElementsOf(rooms.keySet());
         assertThat(results.all()).hasSize(rooms.size());
-        assertThat(rooms.keySet().stream().filter(r -> !"SUCCEEDED".equals(results.json(r).get(0).path("outcome").asText())))
-                .as("rooms whose game did not succeed").isEmpty();
+        assertThat(rooms.keySet().stream().filter(r -> !"SUCCEEDED".equals(results.json(r).get(0).path("outcome").asText()))
+                .filter(r -> !(cancelled.contains(r) && "CANCELLED".equals(results.json(r).get(0).path("outcome").asText()))))
+                .as("rooms whose game did not succeed, and was not cancelled").isEmpty();
         rooms.forEach((room, instances) -> {
             JsonNode counts = results.json(room).get(0).path("instances");
             assertThat(counts.path("total").asInt()).as("instances of %s", room).isEqualTo(instances);
-            assertThat(counts.path("succeeded").asInt()).as("succeeded instances of %s", room).isEqualTo(instances);
+            assertThat(counts.path("succeeded").asInt() + counts.path("cancelled").asInt())
+                    .as("succeeded and cancelled instances of %s", room).isEqualTo(instances);
+            if (!cancelled.contains(room)) {
+                assertThat(counts.path("succeeded").asInt()).as("succeeded instances of %s", room).isEqualTo(instances);
+            }
         });
         assertThat(cluster.violations()).as("instances with two live pods").isEmpty();
         assertThat(cluster.gamePods()).as("game pods left").isEmpty();
         assertThat(cluster.gamesStartedAfterTheirOutcome()).as("games started again after their outcome was recorded")
                 .isEmpty();
         assertThat(cluster.logsWithTheToken()).as("dispatcher logs holding the ws_uri token").isEmpty();
+        assertEventsOnce(cluster, results, cancelled);
+    }
+
+    /**
+     * The lifecycle events, read committed: each room has one ACCEPTED, one QUEUED and one task FINISHED that
+     * agrees with its result and comes after every other event of its task; each instance has a STARTING and
+     * exactly one FINISHED; no event is repeated (same event, instance and attempt) unless marked as a replay;
+     * the progress count never goes down; a room cancelled before its end has its CANCELLING.
+     */
+    private static void assertEventsOnce(ChaosCluster cluster, ResultCollector results, Set<String> cancelled)
+            throws Exception {
+        Map<String, Integer> rooms = cluster.published();
+        try (ResultCollector events = cluster.collectEvents()) {
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> rooms.keySet().stream()
+                    .allMatch(room -> events.json(room).stream().anyMatch(ExactlyOnceChaosIT::isTaskFinished)));
+            List<String> problems = new ArrayList<>();
+            int replays = 0;
+            int total = 0;
+            for (Map.Entry<String, Integer> room : rooms.entrySet()) {
+                List<JsonNode> story = events.json(room.getKey()).stream()
+                        .filter(e -> !"CANCEL_IGNORED".equals(e.path("event").asText())).toList();
+                total += story.size();
+                String outcome = results.json(room.getKey()).get(0).path("outcome").asText();
+                Map<String, Long> counts = story.stream().collect(Collectors.groupingBy(ExactlyOnceChaosIT::eventKey,
+                        Collectors.counting()));
+                for (String once : List.of("ACCEPTED", "QUEUED", "FINISHED")) {
+                    if (counts.getOrDefault(once, 0L) != 1) {
+                        problems.add(room.getKey() + ": " + counts.getOrDefault(once, 0L) + " " + once);
+                    }
+                }
+                if (!story.isEmpty() && !isTaskFinished(story.get(story.size() - 1))) {
+                    problems.add(room.getKey() + ": the last event is " + eventKey(story.get(story.size() - 1)));
+                }
+                story.stream().filter(ExactlyOnceChaosIT::isTaskFinished).findFirst()
+                        .filter(f -> !outcome.equals(f.path("outcome").asText()))
+                        .ifPresent(f -> problems.add(room.getKey() + ": FINISHED " + f.path("outcome").asText()
+                                + " but the result says " + outcome));
+                Map<String, Long> repeated = story.stream().filter(e -> !e.path("replay").asBoolean(false))
+                        .collect(Collectors.groupingBy(e -> eventKey(e) + "#" + e.path("attempt").asInt(-1),
+                                Collectors.counting()));
+                repeated.forEach((key, n) -> {
+                    if (n > 1) {
+                        problems.add(room.getKey() + ": " + key + " sent " + n + " times, not marked as a replay");
+                    }
+                });
+                replays += (int) story.stream().filter(e -> e.path("replay").asBoolean(false)).count();
+                for (int i = 0; i < room.getValue(); i++) {
+                    long finished = counts.getOrDefault("FINISHED/" + i, 0L);
+                    if (finished != 1 || counts.getOrDefault("STARTING/" + i, 0L) + ("CANCELLED".equals(outcome) ? 1 : 0) < 1) {
+                        problems.add(room.getKey() + ": instance " + i + " has " + finished + " FINISHED and "
+                                + counts.getOrDefault("STARTING/" + i, 0L) + " STARTING");
+                    }
+                }
+                int last = 0;
+                for (JsonNode e : story) {
+                    int finished = e.path("progress").path("finished").asInt();
+                    if (finished < last) {
+                        problems.add(room.getKey() + ": progress went from " + last + " to " + finished);
+                    }
+                    last = Math.max(last, finished);
+                }
+                if ("CANCELLED".equals(outcome) && !counts.containsKey("CANCELLING")) {
+                    problems.add(room.getKey() + ": CANCELLED without a CANCELLING event");
+                }
+            }
+            System.out.println("[chaos] events: " + total + " for " + rooms.size() + " rooms, " + replays
+                    + " marked as replays, problems: " + problems.size());
+            assertThat(problems).as("rooms whose events are missing, repeated or out of order").isEmpty();
+        }
+    }
+
+    private static boolean isTaskFinished(JsonNode event) {
+        return "FINISHED".equals(event.path("event").asText()) && !event.has("instance");
+    }
+
+    private static String eventKey(JsonNode event) {
+        return event.path("event").asText() + (event.has("instance") ? "/" + event.path("instance").asInt() : "");
     }
 }
