@@ -9,7 +9,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.camel.Exchange;
 import org.apache.camel.component.kafka.KafkaConstants;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -61,12 +60,18 @@ public class IntakeRecords {
     private final TaskParser parser;
     private final List<java.util.function.BiConsumer<String, String>> verdictListeners =
             new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final Set<String> recentlyAccepted = Collections.synchronizedSet(Collections.newSetFromMap(new LinkedHashMap<>() {
+    /** Rooms this intake accepted, with when: the ledger reader may not have applied them yet. */
+    private final Map<String, java.time.Instant> recentlyAccepted = Collections.synchronizedMap(new LinkedHashMap<>() {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, java.time.Instant> eldest) {
             return size() > 10_000;
         }
-    }));
+    });
+    /**
+     * How long an acceptance of this intake stands for an open task that its book does not show: far longer than
+     * the ledger reader takes to apply it, far shorter than the duplicate window after which a room is forgotten.
+     */
+    private static final java.time.Duration RECENT = java.time.Duration.ofMinutes(10);
 
     public IntakeRecords(Ledger ledgerFormat, ObjectMapper mapper, String resultTopic, String deadLetterTopic, Clock clock,
                          TaskBook book, GameEvents events, TaskParser parser) {
@@ -108,7 +113,7 @@ public class IntakeRecords {
      */
     public boolean isDuplicate(GameTask task, Exchange exchange) {
         IntakeBatch batch = exchange.getVariable(BATCH, IntakeBatch.class);
-        return book.isKnown(task.roomId()) || recentlyAccepted.contains(task.roomId())
+        return book.isKnown(task.roomId()) || recentlyAccepted.containsKey(task.roomId())
                 || (batch != null && batch.accepts(task.roomId()));
     }
 
@@ -148,6 +153,11 @@ public class IntakeRecords {
         return parser.isCancel(root);
     }
 
+    private boolean acceptedLately(String room, java.time.Instant now) {
+        java.time.Instant at = recentlyAccepted.get(room);
+        return at != null && at.plus(RECENT).isAfter(now);
+    }
+
     /** Whether rejected bytes were a {@code cancel_cmd} (readable JSON whose type says so): never answered with a result. */
     private boolean isCancelMessage(byte[] raw) {
         try {
@@ -176,7 +186,7 @@ public class IntakeRecords {
             ignored = "a cancel of room " + room + " is under way already";
         } else if (done != null) {
             ignored = "the task of room " + room + " has finished (" + done.outcome() + "): nothing to cancel";
-        } else if (book.openTask(room) == null && !recentlyAccepted.contains(room)
+        } else if (book.openTask(room) == null && !acceptedLately(room, now)
                 && (batch == null || !batch.accepts(room))) {
             ignored = "no task of room " + room + " is known: never accepted, or finished before the duplicate window";
         }
@@ -227,6 +237,12 @@ public class IntakeRecords {
             return eventKey == null ? List.of(deadLetter)
                     : List.of(new ProducerRecord<>(events.topic(), eventKey, events.toRecord(answer).value()), deadLetter);
         }
+        if (roomId == null && key != null && (book.isKnown(key) || recentlyAccepted.containsKey(key))) {
+            // Unreadable (not JSON, too big, ...) and keyed by a room that has a task: a REJECTED result under that
+            // key would read as the room's result, and the room has one of its own. The dead-letter copy only.
+            LOG.warn("Unreadable message keyed by room {}, which has a task: dead-lettered, no result", key);
+            return List.of(deadLetter);
+        }
         JsonNode data = bestEffortData(raw);
         Long gameId = data.path("game_id").isIntegralNumber() ? data.path("game_id").asLong() : null;
         String gameName = data.path("game_name").asText("").matches("[A-Za-z0-9_.-]{1,64}") ? data.path("game_name").asText() : null;
@@ -254,7 +270,7 @@ public class IntakeRecords {
     public void committed(IntakeBatch batch) {
         for (IntakeBatch.Verdict verdict : batch.verdicts()) {
             if ("accepted".equals(verdict.verdict())) {
-                recentlyAccepted.add(verdict.room());
+                recentlyAccepted.put(verdict.room(), clock.instant());
             }
             if (verdict.verdict() != null) {
                 verdictListeners.forEach(l -> l.accept(verdict.verdict(), verdict.rejection()));

@@ -17,6 +17,8 @@ import org.paia.dispatcher.events.GameEvents;
 import org.paia.dispatcher.kafka.FatalDispatcherException;
 import org.paia.dispatcher.kafka.TransactionalWriter;
 import org.paia.dispatcher.schedule.TaskBook;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The scheduler's writes to the ledger topic, behind {@code paia-tx:ledger}. Each call's records are
@@ -31,6 +33,8 @@ import org.paia.dispatcher.schedule.TaskBook;
  */
 public class Ledger {
 
+    private static final Logger LOG = LoggerFactory.getLogger(Ledger.class);
+
     private final TransactionalWriter writer;
     private final ObjectMapper mapper;
     private final String topic;
@@ -44,6 +48,8 @@ public class Ledger {
     private static final class Pending {
         final LedgerWrite write;
         List<LedgerEntry> kept = List.of();
+        /** Not written at all: a second completion of a completed room. */
+        boolean dropped;
         boolean done;
         RuntimeException failure;
 
@@ -59,10 +65,11 @@ public class Ledger {
      */
     private enum Decision { KEEP, DROP, REPLAY, REPLAY_KEEP }
 
-    /** Run stages and outcomes recorded by the writes before this one in the same group, not yet applied to the book. */
+    /** Run stages, outcomes and completions recorded by the writes before this one in the same group, not yet applied. */
     private static final class Overlay {
         final Map<String, TaskBook.Stage> stages = new HashMap<>();
         final Map<String, Integer> outcomes = new HashMap<>();
+        final java.util.Set<String> completed = new java.util.HashSet<>();
     }
 
     public Ledger(TransactionalWriter writer, ObjectMapper mapper, String topic, TaskBook book, GameEvents events) {
@@ -115,10 +122,10 @@ public class Ledger {
             if (!all.isEmpty()) {
                 writer.write(all);
             }
-            group.forEach(this::applied);
         } catch (FatalDispatcherException | RetriableException e) {
             // Nothing record-specific (fenced, broker unreachable): every call of the group fails alike.
             group.forEach(p -> failed(p, e));
+            return;
         } catch (RuntimeException e) {
             if (group.size() == 1) {
                 failed(group.get(0), e);
@@ -127,12 +134,27 @@ public class Ledger {
             for (Pending p : group) {
                 commit(List.of(p));
             }
+            return;
         }
+        // Committed: applied outside the try, so that nothing failing here can make the group commit again.
+        group.forEach(this::applied);
     }
 
     /** The records of one write, as they commit now: its entries as decided against what is recorded, its events. */
     private List<ProducerRecord<String, byte[]>> render(Pending p, Overlay overlay) {
         LedgerWrite write = p.write;
+        String completes = completedRoom(write);
+        if (completes != null) {
+            if (book.completion(completes) != null || overlay.completed.contains(completes)) {
+                // A second completion of the same room (e.g. Camel's aggregation recovery racing the completion it
+                // checks for): its result is out already. Nothing of it is written: one result per room.
+                LOG.warn("Completion of room {} not written: the room is completed already, its result is out", completes);
+                p.kept = List.of();
+                p.dropped = true;
+                return List.of();
+            }
+            overlay.completed.add(completes);
+        }
         List<ProducerRecord<String, byte[]>> records = new ArrayList<>(write.others());
         List<LedgerEntry> kept = new ArrayList<>();
         Map<String, Decision> decisions = new HashMap<>();
@@ -172,6 +194,15 @@ public class Ledger {
         }
         p.kept = kept;
         return records;
+    }
+
+    /** The room a write completes with its result message (a TASK_COMPLETED with other records), or null. */
+    private static String completedRoom(LedgerWrite write) {
+        if (write.others().isEmpty()) {
+            return null; // a completion record written again (LedgerLifecycle's reassertion) carries no result
+        }
+        return write.entries().stream().filter(e -> e.type() == LedgerEntry.Type.TASK_COMPLETED)
+                .map(LedgerEntry::roomId).findFirst().orElse(null);
     }
 
     private Decision decide(LedgerEntry entry, Overlay overlay) {
@@ -215,11 +246,19 @@ public class Ledger {
     }
 
     private void applied(Pending p) {
-        for (LedgerEntry entry : p.kept) {
-            committedListeners.forEach(listener -> listener.accept(entry));
-            book.apply(entry);
+        try {
+            for (LedgerEntry entry : p.kept) {
+                committedListeners.forEach(listener -> listener.accept(entry));
+                book.apply(entry);
+            }
+            if (!p.dropped) {
+                p.write.deletedKeys().forEach(book::applyTombstone);
+            }
+        } catch (RuntimeException e) {
+            // The records are committed; the ledger reader applies them again. Never a reason to write them twice.
+            LOG.error("Committed ledger records could not be applied at once (the ledger reader applies them): {}",
+                    e.toString(), e);
         }
-        p.write.deletedKeys().forEach(book::applyTombstone);
         p.done = true;
     }
 

@@ -80,6 +80,12 @@ public class PodCreations {
             LOG.info("Pod {} is gone and its run is over: nothing to launch", run.podName());
             return null;
         }
+        if (book.isCancelled(run.roomId())) {
+            // not created because its task was cancelled meanwhile: given back, the next pass records it cancelled
+            LOG.info("Pod {} not created: its task is cancelled", run.podName());
+            book.release(run);
+            return null;
+        }
         throw new KubernetesClientException("pod " + run.podName() + " is neither created nor there: the launch is "
                 + "tried again", HttpURLConnection.HTTP_CONFLICT, null);
     }

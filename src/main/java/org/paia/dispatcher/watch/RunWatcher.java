@@ -119,16 +119,36 @@ public class RunWatcher {
      */
     private Object cancelledEnd(Pod pod, String action, GameRun run, Optional<PodOutcomes.Ended> ended) {
         String name = pod.getMetadata().getName();
+        Instant stoppedAt = stopTime(pod);
         if (ended.isEmpty()) {
-            return "DELETED".equals(action) ? lost(run, "deleted before it ended") : null;
+            if ("DELETED".equals(action)) {
+                return lost(run, "deleted before it ended");
+            }
+            // A pod that never started its game (Pending: unschedulable, image not pulled) never ends once deleted:
+            // the kubelet has nothing to stop. One whose game the node does not stop within its grace period and
+            // another half minute is not waited for either. Both are finished as cancelled now.
+            boolean neverRan = pod.getStatus() == null || pod.getStatus().getPhase() == null
+                    || "Pending".equals(pod.getStatus().getPhase());
+            Instant deadline = pod.getMetadata().getDeletionTimestamp() == null ? null
+                    : deletionTime(pod).plusSeconds(30);
+            if (!neverRan && (deadline == null || clock.instant().isBefore(deadline))) {
+                return null;
+            }
+            if (!finishing.add(name)) {
+                return null;
+            }
+            String reason = Scheduler.cancelledReason(book.cancelReason(run.roomId()));
+            LOG.info("Pod {} stopped without ending ({}): CANCELLED ({})", name,
+                    neverRan ? "its game never started" : "the node did not stop it in time", reason);
+            observers.forEach(PodObserver::gameEnded);
+            return new FinishedRun(run, Outcome.CANCELLED, reason, null, null, clock.instant());
         }
         if (!finishing.add(name)) {
             return null;
         }
         PodOutcomes.Ended e = ended.get();
-        Instant deletedAt = deletionTime(pod);
         boolean ownSuccess = e.outcome() == Outcome.SUCCEEDED && !e.platform()
-                && (deletedAt == null || (e.finishedAt() != null && e.finishedAt().isBefore(deletedAt)));
+                && (stoppedAt == null || (e.finishedAt() != null && e.finishedAt().isBefore(stoppedAt)));
         observers.forEach(PodObserver::gameEnded);
         if (ownSuccess) {
             LOG.info("Pod {} ended: SUCCEEDED before its task's cancel stopped it", name);
@@ -138,6 +158,16 @@ public class RunWatcher {
         LOG.info("Pod {} ended: CANCELLED ({})", name, reason);
         return new FinishedRun(run, Outcome.CANCELLED, reason, null, e.startedAt(),
                 e.finishedAt() == null ? clock.instant() : e.finishedAt());
+    }
+
+    /**
+     * When the pod's delete was asked for: its deletion timestamp less its grace period (the API server sets the
+     * timestamp to the request's time plus the grace period); null when it is not being deleted.
+     */
+    private static Instant stopTime(Pod pod) {
+        Instant deletedAt = deletionTime(pod);
+        Long grace = pod.getMetadata().getDeletionGracePeriodSeconds();
+        return deletedAt == null || grace == null ? deletedAt : deletedAt.minusSeconds(grace);
     }
 
     private static Instant deletionTime(Pod pod) {
