@@ -364,6 +364,12 @@ public class DispatcherConfiguration {
         return new FatalErrors(camel);
     }
 
+    /** The scheduler timers' exception handler: a tick rejected during shutdown is no warning. */
+    @Bean
+    org.paia.dispatcher.failures.QuietOnShutdown quietOnShutdown(CamelContext camel) {
+        return new org.paia.dispatcher.failures.QuietOnShutdown(camel);
+    }
+
     @Bean(destroyMethod = "close")
     IntakeProgress intakeProgress(DispatcherProperties properties, Clock clock) {
         DispatcherProperties.Kafka kafka = properties.getKafka();
