@@ -726,17 +726,8 @@ public class TaskBook {
      */
     public synchronized Map<String, Integer> waitingInstancesByPool() {
         Map<String, Integer> waiting = new HashMap<>();
-        if (!mayAct()) {
-            return waiting;
-        }
-        for (OpenTask t : open.values()) {
-            if (t.task != null && t.cancel == null && !completing.contains(t.roomId)) {
-                int due = t.task.instances() - t.taken.cardinality();
-                if (due > 0) {
-                    waiting.merge(t.task.pool(), due, Integer::sum);
-                }
-            }
-        }
+        waitingInstancesByPoolAndPriority().forEach((pool, byClass) ->
+                waiting.put(pool, byClass.values().stream().mapToInt(Integer::intValue).sum()));
         return waiting;
     }
 
