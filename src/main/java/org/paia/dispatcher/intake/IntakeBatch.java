@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Set;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.paia.dispatcher.kafka.ConsumedOffset;
+import org.paia.dispatcher.schedule.TaskBook;
 
 /**
  * The verdicts on one polled batch of tasks, gathered by the {@code task-intake} route's split and committed
@@ -27,22 +28,27 @@ public final class IntakeBatch {
     private final Set<String> cancelledRooms = new HashSet<>();
     /** Per GPU pool: the priority rank and instances of each task this batch has accepted so far. */
     private final java.util.Map<String, List<int[]>> queued = new java.util.HashMap<>();
+    /** The book's queue of each pool and class, read once per batch: the tasks of a batch are judged within ms. */
+    private final java.util.Map<String, TaskBook.QueuePlace> bookPlaces = new java.util.HashMap<>();
 
     /**
-     * Counts an accepted task into its pool's queue; returns the tasks and instances this batch queued before it
-     * that go first (no lower in class: a lower rank number).
+     * The place an accepted task takes in its pool's queue: behind what the book has waiting there (read once per
+     * pool and class for the whole batch, not once per task: the intake's hot path) and behind the tasks this batch
+     * accepted before it that go first (no lower in class: a lower rank number). Counts the task in.
      */
-    int[] queue(String pool, int rank, int instances) {
+    TaskBook.QueuePlace queue(String pool, int rank, int instances, java.util.function.Supplier<TaskBook.QueuePlace> book) {
+        TaskBook.QueuePlace base = bookPlaces.computeIfAbsent(pool + "/" + rank, key -> book.get());
         List<int[]> tasks = queued.computeIfAbsent(pool, p -> new ArrayList<>());
-        int[] ahead = new int[2];
+        int tasksAhead = 0;
+        int podsAhead = 0;
         for (int[] t : tasks) {
             if (t[0] <= rank) {
-                ahead[0]++;
-                ahead[1] += t[1];
+                tasksAhead++;
+                podsAhead += t[1];
             }
         }
         tasks.add(new int[] {rank, instances});
-        return ahead;
+        return new TaskBook.QueuePlace(base.position() + tasksAhead, base.podsAhead() + podsAhead, base.podsActive());
     }
 
     void add(List<ProducerRecord<String, byte[]>> verdictRecords, ConsumedOffset offset, Verdict verdict) {

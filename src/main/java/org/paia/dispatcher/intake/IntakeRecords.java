@@ -134,16 +134,16 @@ public class IntakeRecords {
         LOG.info("Task {} accepted ({} from {}-{}@{})", task.roomId(), task.gameName(),
                 consumed.partition().topic(), consumed.partition().partition(), consumed.offset());
         java.time.Instant now = clock.instant();
-        TaskBook.QueuePlace place = book.queuePlace(task, now);
+        int rank = parser.priorities().rank(task.priority());
         IntakeBatch batch = exchange.getVariable(BATCH, IntakeBatch.class);
-        int[] batchAhead = batch == null ? new int[2]
-                : batch.queue(task.pool(), parser.priorities().rank(task.priority()), task.instances());
+        TaskBook.QueuePlace place = batch == null ? book.queuePlace(task.pool(), rank, now)
+                : batch.queue(task.pool(), rank, task.instances(), () -> book.queuePlace(task.pool(), rank, now));
         GameEvent.Progress progress = new GameEvent.Progress(task.instances(), 0);
         GameEvent acceptedEvent = GameEvent.task(GameEvent.Type.ACCEPTED, task.roomId(), now)
                 .withPlacement(task.pool(), task.priority()).withProgress(progress);
         GameEvent queuedEvent = GameEvent.task(GameEvent.Type.QUEUED, task.roomId(), now)
                 .withPlacement(task.pool(), task.priority()).withProgress(progress)
-                .withQueue(place.position() + batchAhead[0], place.podsAhead() + batchAhead[1], place.podsActive());
+                .withQueue(place.position(), place.podsAhead(), place.podsActive());
         return List.of(ledgerFormat.toRecord(LedgerEntry.accepted(task.roomId(), task.data(), now)),
                 events.toRecord(acceptedEvent), events.toRecord(queuedEvent));
     }

@@ -949,23 +949,23 @@ public class TaskBook {
      * The place a task just accepted takes in its pool's queue, as this replica's book has it: every open task
      * of the pool with instances waiting for a slot and no lower in (aged) class is served first, and the pods
      * alive are the pool's launched instances with no outcome yet. A snapshot for the QUEUED event; on a replica
-     * that does not schedule, runs claimed but not yet recorded are not seen.
+     * that does not schedule, runs claimed but not yet recorded are not seen. {@code rank}: the new task's class
+     * ({@link Priorities#rank}).
      */
-    public synchronized QueuePlace queuePlace(GameTask task, Instant now) {
+    public synchronized QueuePlace queuePlace(String pool, int rank, Instant now) {
         Priorities priorities = parser.priorities();
-        int myRank = priorities.rank(task.priority());
         int tasksAhead = 0;
         int podsAhead = 0;
         int active = 0;
         for (OpenTask t : open.values()) {
-            if (t.task == null || !t.task.pool().equals(task.pool()) || t.roomId.equals(task.roomId())) {
+            if (t.task == null || !t.task.pool().equals(pool)) {
                 continue;
             }
             int started = Math.max(t.stages.size(), t.taken.cardinality());
             int waiting = t.task.instances() - started;
             active += Math.max(0, started - t.outcomes.size());
             if (waiting > 0 && t.cancel == null && !completing.contains(t.roomId)
-                    && priorities.effectiveRank(t.task.priority(), t.acceptedAt, now) <= myRank) {
+                    && priorities.effectiveRank(t.task.priority(), t.acceptedAt, now) <= rank) {
                 tasksAhead++;
                 podsAhead += waiting;
             }
