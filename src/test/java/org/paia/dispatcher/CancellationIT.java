@@ -38,11 +38,11 @@ class CancellationIT extends DispatcherIT {
         return matching.get(matching.size() - 1);
     }
 
-    /** Waits until the room's result has been there for a while, and checks it is the only one. */
-    private JsonNode onlyResult(String room) throws InterruptedException {
+    /** Waits for the room's result, and checks it stays the only one for a while. */
+    private JsonNode onlyResult(String room) {
         JsonNode result = awaitResult(room);
-        Thread.sleep(1500);
-        assertThat(resultsOf(room)).as("one result for room %s", room).hasSize(1);
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(resultsOf(room)).as("one result for room %s", room).hasSize(1));
         return result;
     }
 

@@ -139,8 +139,8 @@ class GameEventsIT extends DispatcherIT {
 
         // After the outcome: neither a stage nor a second outcome of the instance is written.
         ledger.write(runFinisher.uploading(early));
-        Thread.sleep(1000);
-        assertThat(names(eventsOf(room))).hasSize(10);
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                .untilAsserted(() -> assertThat(names(eventsOf(room))).hasSize(10));
     }
 
     // A completion of a room that is completed already (Camel's aggregation recovery can race the completion it
@@ -154,8 +154,9 @@ class GameEventsIT extends DispatcherIT {
                 first.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
         ledger.write(new LedgerWrite(List.of(again), List.of(LedgerEntry.completed(room, Outcome.SUCCEEDED, Instant.now())),
                 List.of()).with(GameEvent.task(GameEvent.Type.FINISHED, room, Instant.now())));
-        Thread.sleep(1500);
-        assertThat(resultsOf(room)).hasSize(1);
-        assertThat(names(eventsOf(room)).stream().filter("FINISHED"::equals)).hasSize(1);
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            assertThat(resultsOf(room)).hasSize(1);
+            assertThat(names(eventsOf(room)).stream().filter("FINISHED"::equals)).hasSize(1);
+        });
     }
 }
