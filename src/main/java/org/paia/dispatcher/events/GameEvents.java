@@ -20,13 +20,15 @@ public class GameEvents {
         this.topic = topic;
     }
 
-    public String topic() {
-        return topic;
-    }
 
     public ProducerRecord<String, byte[]> toRecord(GameEvent event) {
+        return toRecord(event.roomId(), event);
+    }
+
+    /** The event under another key: the Kafka key of a message whose room could not be read. */
+    public ProducerRecord<String, byte[]> toRecord(String key, GameEvent event) {
         try {
-            return new ProducerRecord<>(topic, event.roomId(), mapper.writeValueAsBytes(event));
+            return new ProducerRecord<>(topic, key, mapper.writeValueAsBytes(event));
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("event cannot be serialised: " + event.event(), e);
         }

@@ -235,7 +235,7 @@ public class IntakeRecords {
             GameEvent answer = GameEvent.task(GameEvent.Type.CANCEL_IGNORED, roomId, clock.instant())
                     .withReason("cancel_cmd rejected: " + rejected.getMessage());
             return eventKey == null ? List.of(deadLetter)
-                    : List.of(new ProducerRecord<>(events.topic(), eventKey, events.toRecord(answer).value()), deadLetter);
+                    : List.of(events.toRecord(eventKey, answer), deadLetter);
         }
         if (roomId == null && key != null && (book.isKnown(key) || recentlyAccepted.containsKey(key))) {
             // Unreadable (not JSON, too big, ...) and keyed by a room that has a task: a REJECTED result under that
